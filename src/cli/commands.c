@@ -1,0 +1,374 @@
+/* The generic commands: fit, score, sample, infer, info, kl. Each works for
+ * every family through the model table (latent/model.h). */
+#include "cli.h"
+#include "latent/gmm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_KV 64
+
+/* ------------------------------------------------------------------ fit */
+
+static void print_family_help(const lt_family *f)
+{
+    printf("usage: latent fit %s DATA [options] -o MODEL\n\n%s.\n\noptions:\n", f->name, f->summary);
+    for (size_t i = 0; i < f->n_options; i++) {
+        const lt_option_spec *o = &f->options[i];
+        char left[64];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s %s", o->short_name, o->name, o->metavar ? o->metavar : "");
+        else
+            snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "");
+        printf("  %-28s %s", left, o->help);
+        if (o->def) printf(" (default %s)", o->def);
+        printf("\n");
+    }
+    printf("\ncommon options:\n"
+           "  -o MODEL                     the model file to write (safetensors; required)\n"
+           "  --seed S                     random seed (default 0); same seed and threads, same model\n"
+           "  --threads N                  threads (default: all cores)\n"
+           "  --format csv|npy|idx         input format (default: by extension)\n"
+           "  --json                       print one JSON object on stdout\n"
+           "  --quiet                      no progress on stderr\n");
+}
+
+static const char *FIT_HELP =
+    "usage: latent fit FAMILY DATA [family options] [--seed S] [--threads N] [--json] [--quiet] -o MODEL\n"
+    "\n"
+    "Fit a model of FAMILY to DATA (.csv, .npy, .idx, .idx.gz) and write it to MODEL.\n"
+    "'latent fit FAMILY --help' lists the family's options.\n"
+    "\nfamilies:\n";
+
+int cmd_fit(int argc, char **argv)
+{
+    const char *cmd = "fit";
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        FILE *o = argc < 1 ? stderr : stdout;
+        fputs(FIT_HELP, o);
+        for (size_t i = 0; i < lt_family_count(); i++)
+            fprintf(o, "  %-8s %s\n", lt_family_at(i)->name, lt_family_at(i)->summary);
+        return argc < 1 ? EXIT_USAGE : EXIT_OK;
+    }
+    const lt_family *fam = lt_family_find(argv[0]);
+    if (!fam) return cli_usage(cmd, "unknown family '%s'", argv[0]);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_family_help(fam);
+            return EXIT_OK;
+        }
+    common c;
+    const char *pos[1];
+    int npos, done;
+    lt_kv kv[MAX_KV];
+    size_t nkv;
+    int rc = cli_parse(argc - 1, argv + 1, cmd, FIT_HELP, &c, pos, 1, &npos, kv, &nkv, &done);
+    if (rc || done) return rc;
+    if (npos < 1) return cli_usage(cmd, "missing DATA");
+    if (!c.out) return cli_usage(cmd, "missing -o MODEL (where to write the model)");
+    if (c.have_n) return cli_usage(cmd, "-n is not an option of fit");
+    for (size_t i = 0; i < nkv; i++) {
+        size_t j = 0;
+        while (j < fam->n_options && strcmp(fam->options[j].name, kv[i].name) != 0 &&
+               !(fam->options[j].short_name && kv[i].name[0] == fam->options[j].short_name && !kv[i].name[1]))
+            j++;
+        if (j == fam->n_options) return cli_usage(cmd, "%s has no option --%s", fam->name, kv[i].name);
+        kv[i].name = fam->options[j].name; /* -k -> k */
+    }
+
+    lt_array *X = NULL;
+    lt_report *rep = NULL;
+    lt_model *m = NULL;
+    lt_status st;
+    progress pr;
+    if ((st = lt_data_read(pos[0], c.format, &X))) return cli_fail(cmd, st);
+    if ((st = lt_report_create(&rep))) {
+        lt_array_free(X);
+        return cli_fail(cmd, st);
+    }
+    progress_init(&pr, c.quiet);
+    lt_fit_ctl ctl = {.seed = c.seed, .threads = c.threads, .progress = progress_cb, .progress_ud = &pr,
+                      .data_path = pos[0]};
+    double t0 = cli_now();
+    st = lt_model_fit(fam, X, kv, nkv, &ctl, rep, &m);
+    progress_done(&pr);
+    if (st == LT_OK) st = lt_model_save(m, c.out);
+    if (st == LT_OK) {
+        lt_report_num(rep, "seconds", cli_now() - t0);
+        lt_report_str(rep, "model", c.out);
+        rc = cli_print_report(cmd, rep, c.json);
+    } else {
+        rc = cli_fail(cmd, st);
+    }
+    lt_model_free(m);
+    lt_report_free(rep);
+    lt_array_free(X);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- score */
+
+static const char *SCORE_HELP =
+    "usage: latent score MODEL DATA [--threads N] [--format F] [--json] [-o PER_SAMPLE.csv]\n"
+    "\n"
+    "The log-likelihood of DATA under MODEL in nats: the mean per sample, its\n"
+    "standard error, the total, and what kind of number it is (exact, a lower\n"
+    "bound, or an estimate). -o writes log p(x) of each sample.\n"
+    "JSON keys: model, data, kind, method, unit, n, mean_log_likelihood,\n"
+    "stderr, total_log_likelihood.\n";
+
+int cmd_score(int argc, char **argv)
+{
+    const char *cmd = "score";
+    common c;
+    const char *pos[2];
+    int npos, done;
+    int rc = cli_parse(argc, argv, cmd, SCORE_HELP, &c, pos, 2, &npos, NULL, NULL, &done);
+    if (rc || done) return rc;
+    if (npos < 2) return cli_usage(cmd, "expected MODEL and DATA");
+    lt_model *m = NULL;
+    lt_array *X = NULL, *lp = NULL;
+    lt_report *rep = NULL;
+    lt_status st;
+    lt_score s;
+    if ((st = lt_model_load(pos[0], &m)) || (st = lt_data_read(pos[1], c.format, &X))) goto fail;
+    if ((st = lt_array_create(X->rows, 1, LT_F64, &lp))) goto fail;
+    if ((st = lt_model_score(m, X, c.threads, lp->data, &s))) {
+        rc = cli_fail_in(cmd, pos[1], st);
+        goto done;
+    }
+    if (c.out) {
+        const char *hdr[] = {"log_likelihood", NULL};
+        if ((st = cli_write_table(c.out, lp, hdr))) goto fail;
+    }
+    if ((st = lt_report_create(&rep))) goto fail;
+    lt_report_str(rep, "model", pos[0]);
+    lt_report_str(rep, "data", pos[1]);
+    lt_report_str(rep, "kind", lt_score_kind_name(s.kind));
+    lt_report_str(rep, "method", s.method);
+    lt_report_str(rep, "unit", s.unit);
+    lt_report_int(rep, "n", (int64_t)s.count);
+    lt_report_num(rep, "mean_log_likelihood", s.mean);
+    lt_report_num(rep, "stderr", s.stderr_mean);
+    lt_report_num(rep, "total_log_likelihood", s.total);
+    if (c.json) {
+        rc = cli_print_report(cmd, rep, 1);
+    } else {
+        printf("log-likelihood  %.6f nats per %s (%s) +- %.6f (standard error, n = %zu)\n", s.mean, s.unit,
+               lt_score_kind_name(s.kind), s.stderr_mean, s.count);
+        printf("total           %.6f nats\nmethod          %s\n", s.total, s.method);
+    }
+    goto done;
+fail:
+    rc = cli_fail(cmd, st);
+done:
+    lt_report_free(rep);
+    lt_array_free(lp);
+    lt_array_free(X);
+    lt_model_free(m);
+    return rc;
+}
+
+/* --------------------------------------------------------------- sample */
+
+static const char *SAMPLE_HELP = "usage: latent sample MODEL -n N [--seed S] [--json] -o OUT.csv|OUT.npy\n"
+                                 "\nDraw N samples from MODEL and write them to OUT.\n";
+
+int cmd_sample(int argc, char **argv)
+{
+    const char *cmd = "sample";
+    common c;
+    const char *pos[1];
+    int npos, done;
+    int rc = cli_parse(argc, argv, cmd, SAMPLE_HELP, &c, pos, 1, &npos, NULL, NULL, &done);
+    if (rc || done) return rc;
+    if (npos < 1) return cli_usage(cmd, "missing MODEL");
+    if (!c.have_n) return cli_usage(cmd, "missing -n N (how many samples)");
+    if (!c.out) return cli_usage(cmd, "missing -o OUT");
+    if (lt_format_from_path(c.out) != LT_FMT_CSV && lt_format_from_path(c.out) != LT_FMT_NPY)
+        return cli_usage(cmd, "-o %s: the output must end in .csv or .npy", c.out);
+    lt_model *m = NULL;
+    lt_array *S = NULL;
+    lt_status st;
+    if ((st = lt_model_load(pos[0], &m)) || (st = lt_model_sample(m, c.n, c.seed, &S)) ||
+        (st = lt_data_write(c.out, S))) {
+        rc = cli_fail(cmd, st);
+    } else if (c.json) {
+        printf("{\"model\":\"%s\",\"n\":%zu,\"seed\":%llu,\"output\":\"%s\"}\n", pos[0], c.n,
+               (unsigned long long)c.seed, c.out);
+    } else if (!c.quiet) {
+        printf("wrote %zu samples to %s\n", c.n, c.out);
+    }
+    lt_array_free(S);
+    lt_model_free(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- infer */
+
+static const char *INFER_HELP =
+    "usage: latent infer MODEL DATA [--threads N] [--format F] -o OUT.csv|OUT.npy\n"
+    "\nThe latents of each sample of DATA under MODEL. For a Gaussian mixture: the\n"
+    "most probable component (label), log p(x), and the responsibilities p_0..p_K-1.\n";
+
+int cmd_infer(int argc, char **argv)
+{
+    const char *cmd = "infer";
+    common c;
+    const char *pos[2];
+    int npos, done;
+    int rc = cli_parse(argc, argv, cmd, INFER_HELP, &c, pos, 2, &npos, NULL, NULL, &done);
+    if (rc || done) return rc;
+    if (npos < 2) return cli_usage(cmd, "expected MODEL and DATA");
+    if (!c.out) return cli_usage(cmd, "missing -o OUT");
+    if (lt_format_from_path(c.out) != LT_FMT_CSV && lt_format_from_path(c.out) != LT_FMT_NPY)
+        return cli_usage(cmd, "-o %s: the output must end in .csv or .npy", c.out);
+    lt_model *m = NULL;
+    lt_array *X = NULL, *Z = NULL;
+    char **cols = NULL;
+    lt_status st;
+    if ((st = lt_model_load(pos[0], &m)) || (st = lt_data_read(pos[1], c.format, &X))) goto out;
+    if ((st = lt_model_infer(m, X, c.threads, &Z, &cols))) {
+        rc = cli_fail_in(cmd, pos[1], st);
+        st = LT_OK;
+        goto out;
+    }
+    st = cli_write_table(c.out, Z, (const char *const *)cols);
+out:
+    if (st) rc = cli_fail(cmd, st);
+    else if (rc) { /* already reported */
+    } else if (c.json) printf("{\"model\":\"%s\",\"data\":\"%s\",\"n\":%zu,\"columns\":%zu,\"output\":\"%s\"}\n", pos[0], pos[1], Z->rows, Z->cols, c.out);
+    else if (!c.quiet) printf("wrote %zu x %zu to %s\n", Z->rows, Z->cols, c.out);
+    lt_strings_free(cols);
+    lt_array_free(Z);
+    lt_array_free(X);
+    lt_model_free(m);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- info */
+
+static const char *INFO_HELP = "usage: latent info MODEL [--json]\n"
+                               "\nKind, sizes, hyper-parameters and training summary of a model file.\n";
+
+int cmd_info(int argc, char **argv)
+{
+    const char *cmd = "info";
+    common c;
+    const char *pos[1];
+    int npos, done;
+    int rc = cli_parse(argc, argv, cmd, INFO_HELP, &c, pos, 1, &npos, NULL, NULL, &done);
+    if (rc || done) return rc;
+    if (npos < 1) return cli_usage(cmd, "missing MODEL");
+    lt_model *m = NULL;
+    lt_report *rep = NULL;
+    lt_status st;
+    if ((st = lt_model_load(pos[0], &m)) || (st = lt_report_create(&rep))) {
+        rc = cli_fail(cmd, st);
+    } else {
+        lt_report_str(rep, "file", pos[0]);
+        if ((st = lt_model_describe(m, rep))) rc = cli_fail(cmd, st);
+        else rc = cli_print_report(cmd, rep, c.json);
+    }
+    lt_report_free(rep);
+    lt_model_free(m);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- kl */
+
+static const char *KL_HELP =
+    "usage: latent kl MODEL_A MODEL_B [-n N] [--seed S] [--threads N] [--json]\n"
+    "\nKL(A || B) in nats. Between two single Gaussians the closed form; otherwise\n"
+    "(mixtures have none) the Monte Carlo estimate E_A[log A(x) - log B(x)] over\n"
+    "N samples of A (default 100000), with its standard error.\n"
+    "JSON keys: kl, stderr, method, n.\n";
+
+int cmd_kl(int argc, char **argv)
+{
+    const char *cmd = "kl";
+    common c;
+    const char *pos[2];
+    int npos, done;
+    int rc = cli_parse(argc, argv, cmd, KL_HELP, &c, pos, 2, &npos, NULL, NULL, &done);
+    if (rc || done) return rc;
+    if (npos < 2) return cli_usage(cmd, "expected MODEL_A and MODEL_B");
+    size_t n = c.have_n ? c.n : 100000;
+    if (n < 2) return cli_usage(cmd, "-n: Monte Carlo needs at least 2 samples");
+    lt_model *a = NULL, *b = NULL;
+    lt_array *S = NULL, *la = NULL, *lb = NULL;
+    lt_status st;
+    double kl = NAN, se = 0.0;
+    const char *method = "";
+    if ((st = lt_model_load(pos[0], &a)) || (st = lt_model_load(pos[1], &b))) goto out;
+    if (strcmp(a->family->name, "gmm") == 0 && strcmp(b->family->name, "gmm") == 0) {
+        const lt_gmm *ga = a->impl, *gb = b->impl;
+        if (ga->d != gb->d) {
+            st = lt_gmm_kl_mc(ga, gb, n, c.seed, c.threads, &kl, &se); /* reports the dimension mismatch */
+            goto out;
+        }
+        if (ga->k == 1 && gb->k == 1) {
+            size_t d = ga->d;
+            double *Sa = calloc(d * d, sizeof(double)), *Sb = calloc(d * d, sizeof(double));
+            if (!Sa || !Sb) {
+                free(Sa), free(Sb);
+                fprintf(stderr, "latent kl: out of memory\n");
+                lt_model_free(a), lt_model_free(b);
+                return EXIT_FAIL;
+            }
+            const lt_gmm *g[2] = {ga, gb};
+            double *Sg[2] = {Sa, Sb};
+            for (int q = 0; q < 2; q++)
+                for (size_t i = 0; i < d; i++)
+                    for (size_t j = 0; j < d; j++) {
+                        double v = 0.0;
+                        switch (g[q]->cov) {
+                        case LT_COV_FULL:
+                        case LT_COV_TIED: v = g[q]->covs[i * d + j]; break;
+                        case LT_COV_DIAG: v = i == j ? g[q]->covs[i] : 0.0; break;
+                        case LT_COV_SPHERICAL: v = i == j ? g[q]->covs[0] : 0.0; break;
+                        }
+                        Sg[q][i * d + j] = v;
+                    }
+            st = lt_kl_gaussian(d, ga->means, Sa, gb->means, Sb, &kl);
+            free(Sa), free(Sb);
+            method = "closed form (two Gaussians)";
+            n = 0;
+            goto out;
+        }
+        method = "Monte Carlo over samples of A (mixtures have no closed form)";
+        st = lt_gmm_kl_mc(ga, gb, n, c.seed, c.threads, &kl, &se);
+        goto out;
+    }
+    /* Any two families: sample A, score under both. */
+    method = "Monte Carlo over samples of A";
+    if ((st = lt_model_sample(a, n, c.seed, &S)) || (st = lt_array_create(n, 1, LT_F64, &la)) ||
+        (st = lt_array_create(n, 1, LT_F64, &lb)) || (st = lt_model_score(a, S, c.threads, la->data, NULL)) ||
+        (st = lt_model_score(b, S, c.threads, lb->data, NULL)))
+        goto out;
+    {
+        double mean = 0.0, m2 = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double r = ((double *)la->data)[i] - ((double *)lb->data)[i];
+            double dl = r - mean;
+            mean += dl / (double)(i + 1);
+            m2 += dl * (r - mean);
+        }
+        kl = mean, se = sqrt(m2 / (double)(n - 1) / (double)n);
+    }
+out:
+    if (st) {
+        rc = cli_fail(cmd, st);
+    } else if (c.json) {
+        printf("{\"model_a\":\"%s\",\"model_b\":\"%s\",\"kl\":%.17g,\"stderr\":%.17g,\"method\":\"%s\",\"n\":%zu}\n",
+               pos[0], pos[1], kl, se, method, n);
+    } else if (n) {
+        printf("KL(A || B) = %.6f +- %.6f nats (standard error; %s, n = %zu)\n", kl, se, method, n);
+    } else {
+        printf("KL(A || B) = %.10g nats (%s)\n", kl, method);
+    }
+    lt_array_free(S), lt_array_free(la), lt_array_free(lb);
+    lt_model_free(a), lt_model_free(b);
+    return rc;
+}

@@ -1,0 +1,3 @@
+/* latent demo: the main job on data shipped with latent. */
+#include "cli.h"
+int cmd_demo(int argc, char **argv) { (void)argc; (void)argv; return EXIT_OK; }

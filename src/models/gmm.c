@@ -1,0 +1,1269 @@
+/* Gaussian mixture models fitted by expectation-maximisation.
+ *
+ *   p(x) = sum_k pi_k N(x | mu_k, Sigma_k)
+ *
+ * E-step: log r_ik = log pi_k + log N(x_i | mu_k, Sigma_k) - log p(x_i), with
+ * log p(x_i) by log-sum-exp (max subtracted), so nothing under- or overflows.
+ * With P_k the upper-triangular Cholesky factor of the precision
+ * (Sigma_k^-1 = P_k P_k^T),
+ *
+ *   log N(x | mu, Sigma) = -d/2 log 2pi + log det P - 1/2 ||(x - mu)^T P||^2.
+ *
+ * For all components at once the rows of a chunk are multiplied by the
+ * stacked [P_1 ... P_K] in one GEMM (full), or expanded into
+ * ||x||^2, x.mu and ||mu||^2 terms (diag, spherical, tied), so the E-step runs
+ * at matrix-multiply speed.
+ *
+ * M-step (with sample weights w_i and n_k = sum_i w_i r_ik):
+ *   pi_k = n_k / sum n,  mu_k = sum_i w_i r_ik x_i / n_k,
+ *   Sigma_k = sum_i w_i r_ik x_i x_i^T / n_k - mu_k mu_k^T + reg_covar I,
+ * and the diagonal, spherical (mean of the diagonal) and tied (pooled)
+ * versions, as in scikit-learn's GaussianMixture, whose results these match.
+ * Data are centred on their mean before EM so that the second-moment form
+ * loses no precision.
+ *
+ * Determinism: rows are split into a fixed number of blocks that does not
+ * depend on the thread count; each block's statistics are summed in row
+ * order and the blocks are reduced in block order.
+ *
+ * Degenerate cases: a component whose mass falls to (almost) nothing, or
+ * whose covariance is no longer positive definite, is repaired: its mean
+ * moves to the sample the mixture explains worst, its covariance to the
+ * data's diagonal covariance. Repairs are counted and reported.
+ *
+ * References: Dempster, Laird and Rubin (1977); Bishop, PRML ch. 9; Arthur
+ * and Vassilvitskii, k-means++ (2007); scikit-learn's GaussianMixture.
+ */
+#include "latent/gmm.h"
+#include "latent/rng.h"
+
+#include "internal.h"
+#include "par.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 256       /* rows per GEMM call */
+#define MAX_BLOCKS 64   /* blocks of rows reduced in a fixed order */
+#define LOG_2PI 1.8378770664093454835606594728112
+
+/* ---------------------------------------------------------------- basics */
+
+const char *lt_cov_type_name(lt_cov_type c)
+{
+    switch (c) {
+    case LT_COV_FULL: return "full";
+    case LT_COV_DIAG: return "diag";
+    case LT_COV_SPHERICAL: return "spherical";
+    case LT_COV_TIED: return "tied";
+    }
+    return "unknown";
+}
+
+lt_status lt_cov_type_parse(const char *s, lt_cov_type *out)
+{
+    static const lt_cov_type all[] = {LT_COV_FULL, LT_COV_DIAG, LT_COV_SPHERICAL, LT_COV_TIED};
+    for (size_t i = 0; i < 4; i++)
+        if (s && strcmp(s, lt_cov_type_name(all[i])) == 0) {
+            *out = all[i];
+            return LT_OK;
+        }
+    return lt_fail(LT_ERR_INVALID, "covariance type '%s' is not one of full, diag, spherical, tied",
+                   s ? s : "");
+}
+
+static size_t cov_len(lt_cov_type c, size_t k, size_t d)
+{
+    switch (c) {
+    case LT_COV_FULL: return k * d * d;
+    case LT_COV_DIAG: return k * d;
+    case LT_COV_SPHERICAL: return k;
+    case LT_COV_TIED: return d * d;
+    }
+    return 0;
+}
+
+void lt_gmm_options_default(lt_gmm_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->k = 1;
+    o->cov = LT_COV_FULL;
+    o->init = LT_GMM_INIT_KMEANSPP;
+    o->n_init = 1;
+    o->tol = 1e-3;
+    o->max_iter = 100;
+    o->reg_covar = 1e-6;
+    o->kmeans_iter = 100;
+}
+
+lt_status lt_gmm_create(size_t k, size_t d, lt_cov_type cov, lt_gmm **out)
+{
+    *out = NULL;
+    if (k == 0 || d == 0) return lt_fail(LT_ERR_INVALID, "a mixture needs k >= 1 and d >= 1 (got k = %zu, d = %zu)", k, d);
+    int ok = 1;
+    size_t kd = lt_mul_size(k, d, &ok);
+    size_t cl = lt_mul_size(lt_mul_size(k, d, &ok), d, &ok);
+    if (!ok || cl > ((size_t)1 << 40)) return lt_fail(LT_ERR_INVALID, "a mixture of %zu components in %zu dimensions is too large", k, d);
+    lt_gmm *m = lt_calloc(1, sizeof *m);
+    if (!m) return LT_ERR_NOMEM;
+    m->k = k;
+    m->d = d;
+    m->cov = cov;
+    size_t cn = cov_len(cov, k, d);
+    m->weights = lt_calloc(k, sizeof(double));
+    m->means = lt_calloc(kd, sizeof(double));
+    m->covs = lt_calloc(cn, sizeof(double));
+    m->prec_chol = lt_calloc(cn, sizeof(double));
+    m->log_det = lt_calloc(k, sizeof(double));
+    if (!m->weights || !m->means || !m->covs || !m->prec_chol || !m->log_det) {
+        lt_gmm_free(m);
+        return LT_ERR_NOMEM;
+    }
+    m->reg_covar = 1e-6;
+    *out = m;
+    return LT_OK;
+}
+
+void lt_gmm_free(lt_gmm *m)
+{
+    if (!m) return;
+    free(m->weights);
+    free(m->means);
+    free(m->covs);
+    free(m->prec_chol);
+    free(m->log_det);
+    free(m);
+}
+
+lt_status lt_gmm_copy(const lt_gmm *m, lt_gmm **out)
+{
+    lt_gmm *c;
+    LT_CHECK(lt_gmm_create(m->k, m->d, m->cov, &c));
+    double *keep[5] = {c->weights, c->means, c->covs, c->prec_chol, c->log_det};
+    *c = *m;
+    c->weights = keep[0], c->means = keep[1], c->covs = keep[2], c->prec_chol = keep[3], c->log_det = keep[4];
+    size_t cn = cov_len(m->cov, m->k, m->d);
+    memcpy(c->weights, m->weights, m->k * sizeof(double));
+    memcpy(c->means, m->means, m->k * m->d * sizeof(double));
+    memcpy(c->covs, m->covs, cn * sizeof(double));
+    memcpy(c->prec_chol, m->prec_chol, cn * sizeof(double));
+    memcpy(c->log_det, m->log_det, m->k * sizeof(double));
+    *out = c;
+    return LT_OK;
+}
+
+/* Upper-triangular P with P P^T = S^-1, from S (d x d, SPD, row-major).
+ * Returns the log determinant of P in *log_det; non-zero if S is not PD. */
+static int precision_cholesky(size_t d, const double *S, double *P, double *log_det)
+{
+    memcpy(P, S, d * d * sizeof(double));
+    for (size_t i = 0; i < d * d; i++)
+        if (!isfinite(P[i])) return 1;
+    /* S = L L^T (lower), then L^-1 (lower), and P = L^-T is upper. */
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, P, (lapack_int)d) != 0) return 1;
+    if (LAPACKE_dtrtri(LAPACK_ROW_MAJOR, 'L', 'N', (lapack_int)d, P, (lapack_int)d) != 0) return 1;
+    double ld = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        ld += log(P[i * d + i]);
+        for (size_t j = i + 1; j < d; j++) {
+            P[i * d + j] = P[j * d + i];
+            P[j * d + i] = 0.0;
+        }
+    }
+    *log_det = ld;
+    return !isfinite(ld);
+}
+
+/* Compute prec_chol and log_det for component k (or the tied matrix). Returns
+ * non-zero when the covariance is not positive definite. */
+static int prepare_component(lt_gmm *m, size_t k)
+{
+    size_t d = m->d;
+    switch (m->cov) {
+    case LT_COV_FULL:
+        return precision_cholesky(d, m->covs + k * d * d, m->prec_chol + k * d * d, &m->log_det[k]);
+    case LT_COV_TIED: {
+        int bad = precision_cholesky(d, m->covs, m->prec_chol, &m->log_det[0]);
+        for (size_t j = 1; j < m->k; j++) m->log_det[j] = m->log_det[0];
+        return bad;
+    }
+    case LT_COV_DIAG: {
+        double ld = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double v = m->covs[k * d + j];
+            if (!(v > 0.0) || !isfinite(v)) return 1;
+            m->prec_chol[k * d + j] = 1.0 / sqrt(v);
+            ld += log(m->prec_chol[k * d + j]);
+        }
+        m->log_det[k] = ld;
+        return 0;
+    }
+    case LT_COV_SPHERICAL: {
+        double v = m->covs[k];
+        if (!(v > 0.0) || !isfinite(v)) return 1;
+        m->prec_chol[k] = 1.0 / sqrt(v);
+        m->log_det[k] = (double)d * log(m->prec_chol[k]);
+        return 0;
+    }
+    }
+    return 1;
+}
+
+lt_status lt_gmm_prepare(lt_gmm *m)
+{
+    double sum = 0.0;
+    for (size_t k = 0; k < m->k; k++) {
+        if (!(m->weights[k] >= 0.0) || !isfinite(m->weights[k]))
+            return lt_fail(LT_ERR_NUMERIC, "component %zu: weight %g is not a non-negative number", k, m->weights[k]);
+        sum += m->weights[k];
+    }
+    if (fabs(sum - 1.0) > 1e-6)
+        return lt_fail(LT_ERR_NUMERIC, "weights sum to %.10g, expected 1", sum);
+    for (size_t k = 0; k < m->k; k++) m->weights[k] /= sum;
+    for (size_t i = 0; i < m->k * m->d; i++)
+        if (!isfinite(m->means[i]))
+            return lt_fail(LT_ERR_NUMERIC, "component %zu: mean is not finite", i / m->d);
+    size_t nk = m->cov == LT_COV_TIED ? 1 : m->k;
+    for (size_t k = 0; k < nk; k++)
+        if (prepare_component(m, k)) {
+            if (m->cov == LT_COV_TIED) return lt_fail(LT_ERR_NUMERIC, "the tied covariance is not positive definite");
+            return lt_fail(LT_ERR_NUMERIC, "component %zu: covariance is not positive definite", k);
+        }
+    return LT_OK;
+}
+
+/* ------------------------------------------------------------- E-step */
+
+/* Per-model constants for the E-step, in centred coordinates. */
+typedef struct estep {
+    size_t k, d;
+    lt_cov_type cov;
+    double *logw;  /* k: log pi_k + log det P_k - d/2 log 2pi */
+    double *A;     /* full: d x (k d) stacked P_k; tied: d x d P; diag: k x d precisions */
+    double *B;     /* full/tied: k x d mu_k P_k; diag: k x d mu*prec; spherical: k x d mu*prec */
+    double *c;     /* k: ||mu P||^2 (diag/spherical/tied) */
+    double *sph;   /* spherical: k precisions */
+} estep;
+
+static void estep_free(estep *e)
+{
+    free(e->logw);
+    free(e->A);
+    free(e->B);
+    free(e->c);
+    free(e->sph);
+    memset(e, 0, sizeof *e);
+}
+
+/* Build the E-step constants of model m with means shifted by -shift. */
+static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift)
+{
+    size_t k = m->k, d = m->d;
+    memset(e, 0, sizeof *e);
+    e->k = k, e->d = d, e->cov = m->cov;
+    e->logw = lt_calloc(k, sizeof(double));
+    e->B = lt_calloc(k * d, sizeof(double));
+    e->c = lt_calloc(k, sizeof(double));
+    e->sph = lt_calloc(k, sizeof(double));
+    size_t alen = m->cov == LT_COV_FULL ? k * d * d : m->cov == LT_COV_TIED ? d * d : k * d;
+    e->A = lt_calloc(alen, sizeof(double));
+    double *mu = lt_calloc(d, sizeof(double));
+    if (!e->logw || !e->B || !e->c || !e->sph || !e->A || !mu) {
+        free(mu);
+        estep_free(e);
+        return LT_ERR_NOMEM;
+    }
+    for (size_t j = 0; j < k; j++) {
+        e->logw[j] = (m->weights[j] > 0.0 ? log(m->weights[j]) : -INFINITY) + m->log_det[j] - 0.5 * (double)d * LOG_2PI;
+        for (size_t t = 0; t < d; t++) mu[t] = m->means[j * d + t] - (shift ? shift[t] : 0.0);
+        double *b = e->B + j * d;
+        switch (m->cov) {
+        case LT_COV_FULL: {
+            const double *P = m->prec_chol + j * d * d;
+            for (size_t r = 0; r < d; r++)
+                for (size_t s = 0; s < d; s++) e->A[r * (k * d) + j * d + s] = P[r * d + s];
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)d, 1.0, P, (int)d, mu, 1, 0.0, b, 1);
+            break;
+        }
+        case LT_COV_TIED:
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)d, (int)d, 1.0, m->prec_chol, (int)d, mu, 1, 0.0, b, 1);
+            for (size_t t = 0; t < d; t++) e->c[j] += b[t] * b[t];
+            break;
+        case LT_COV_DIAG:
+            for (size_t t = 0; t < d; t++) {
+                double p = m->prec_chol[j * d + t] * m->prec_chol[j * d + t];
+                e->A[j * d + t] = p;
+                b[t] = mu[t] * p;
+                e->c[j] += mu[t] * mu[t] * p;
+            }
+            break;
+        case LT_COV_SPHERICAL: {
+            double p = m->prec_chol[j] * m->prec_chol[j];
+            e->sph[j] = p;
+            for (size_t t = 0; t < d; t++) {
+                b[t] = mu[t] * p;
+                e->c[j] += mu[t] * mu[t] * p;
+            }
+            break;
+        }
+        }
+    }
+    if (m->cov == LT_COV_TIED) memcpy(e->A, m->prec_chol, d * d * sizeof(double));
+    free(mu);
+    return LT_OK;
+}
+
+/* Per-thread scratch for one chunk. */
+typedef struct work {
+    double *x;   /* CHUNK x d: centred rows */
+    double *y;   /* CHUNK x max(k d, d): projections, or x^2 */
+    double *L;   /* CHUNK x k: log-joint, then responsibilities */
+    double *sq;  /* CHUNK: ||x||^2 or ||xP||^2 */
+    double *xs;  /* CHUNK x d: rows scaled by sqrt(r) (full M-step) */
+} work;
+
+static void work_free(work *w)
+{
+    free(w->x);
+    free(w->y);
+    free(w->L);
+    free(w->sq);
+    free(w->xs);
+}
+
+static int work_init(work *w, size_t k, size_t d)
+{
+    memset(w, 0, sizeof *w);
+    size_t ylen = CHUNK * (k * d > d ? k * d : d);
+    w->x = malloc(CHUNK * d * sizeof(double));
+    w->y = malloc(ylen * sizeof(double));
+    w->L = malloc(CHUNK * k * sizeof(double));
+    w->sq = malloc(CHUNK * sizeof(double));
+    w->xs = malloc(CHUNK * d * sizeof(double));
+    if (!w->x || !w->y || !w->L || !w->sq || !w->xs) {
+        work_free(w);
+        return 1;
+    }
+    return 0;
+}
+
+/* log pi_k + log N(x_i | k) for nb centred rows in w->x, into w->L (nb x k). */
+static void estep_logjoint(const estep *e, work *w, size_t nb)
+{
+    size_t k = e->k, d = e->d;
+    double *x = w->x, *L = w->L;
+    switch (e->cov) {
+    case LT_COV_FULL: {
+        /* Y = X [P_1 .. P_K]: nb x kd */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)(k * d), (int)d, 1.0, x, (int)d,
+                    e->A, (int)(k * d), 0.0, w->y, (int)(k * d));
+        for (size_t i = 0; i < nb; i++) {
+            const double *y = w->y + i * k * d;
+            for (size_t j = 0; j < k; j++) {
+                const double *b = e->B + j * d, *yj = y + j * d;
+                double s = 0.0;
+                for (size_t t = 0; t < d; t++) {
+                    double v = yj[t] - b[t];
+                    s += v * v;
+                }
+                L[i * k + j] = e->logw[j] - 0.5 * s;
+            }
+        }
+        break;
+    }
+    case LT_COV_TIED: {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)d, (int)d, 1.0, x, (int)d, e->A,
+                    (int)d, 0.0, w->y, (int)d);
+        for (size_t i = 0; i < nb; i++) {
+            double s = 0.0;
+            for (size_t t = 0; t < d; t++) s += w->y[i * d + t] * w->y[i * d + t];
+            w->sq[i] = s;
+        }
+        /* L = Y B^T, then the squared distance ||y||^2 - 2 y.b + ||b||^2 */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0, w->y, (int)d, e->B,
+                    (int)d, 0.0, L, (int)k);
+        for (size_t i = 0; i < nb; i++)
+            for (size_t j = 0; j < k; j++) {
+                double s = fmax(w->sq[i] - 2.0 * L[i * k + j] + e->c[j], 0.0);
+                L[i * k + j] = e->logw[j] - 0.5 * s;
+            }
+        break;
+    }
+    case LT_COV_DIAG: {
+        for (size_t i = 0; i < nb * d; i++) w->y[i] = x[i] * x[i];
+        /* L = X^2 Prec^T - 2 X (mu Prec)^T */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0, w->y, (int)d, e->A,
+                    (int)d, 0.0, L, (int)k);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, -2.0, x, (int)d, e->B,
+                    (int)d, 1.0, L, (int)k);
+        for (size_t i = 0; i < nb; i++)
+            for (size_t j = 0; j < k; j++) L[i * k + j] = e->logw[j] - 0.5 * fmax(L[i * k + j] + e->c[j], 0.0);
+        break;
+    }
+    case LT_COV_SPHERICAL: {
+        for (size_t i = 0; i < nb; i++) {
+            double s = 0.0;
+            for (size_t t = 0; t < d; t++) s += x[i * d + t] * x[i * d + t];
+            w->sq[i] = s;
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, -2.0, x, (int)d, e->B,
+                    (int)d, 0.0, L, (int)k);
+        for (size_t i = 0; i < nb; i++)
+            for (size_t j = 0; j < k; j++)
+                L[i * k + j] = e->logw[j] - 0.5 * fmax(w->sq[i] * e->sph[j] + L[i * k + j] + e->c[j], 0.0);
+        break;
+    }
+    }
+}
+
+/* Normalise rows of L (nb x k) into responsibilities; returns log p(x_i) in lse. */
+static void normalise_rows(double *L, size_t nb, size_t k, double *lse)
+{
+    for (size_t i = 0; i < nb; i++) {
+        double *r = L + i * k, mx = -INFINITY;
+        for (size_t j = 0; j < k; j++) mx = r[j] > mx ? r[j] : mx;
+        if (mx == -INFINITY) { /* no component can explain it: spread evenly */
+            for (size_t j = 0; j < k; j++) r[j] = 1.0 / (double)k;
+            lse[i] = -INFINITY;
+            continue;
+        }
+        double s = 0.0;
+        for (size_t j = 0; j < k; j++) s += (r[j] = exp(r[j] - mx));
+        double inv = 1.0 / s;
+        for (size_t j = 0; j < k; j++) r[j] *= inv;
+        lse[i] = mx + log(s);
+    }
+}
+
+/* ------------------------------------------------------ statistics pass */
+
+/* Sufficient statistics of one block. */
+typedef struct stats {
+    double *nk;  /* k */
+    double *sx;  /* k x d */
+    double *sxx; /* full: k x d x d (upper triangle); diag/spherical: k x d; tied: none */
+    double loglik; /* sum_i w_i log p(x_i) */
+    double weight; /* sum_i w_i */
+} stats;
+
+typedef enum { RESP_ESTEP, RESP_LABELS, RESP_RANDOM } resp_mode;
+
+typedef struct pass {
+    const double *X;
+    size_t n, d, k;
+    const double *w;     /* n or NULL */
+    const double *shift; /* d: subtracted from every row */
+    lt_cov_type cov;
+    resp_mode mode;
+    const estep *e;         /* RESP_ESTEP */
+    const int32_t *labels;  /* RESP_LABELS */
+    uint64_t seed;          /* RESP_RANDOM */
+    int want_stats;
+    double *logp;  /* n or NULL: log p(x_i) */
+    double *resp;  /* n x k or NULL */
+    size_t nblocks;
+    stats *blocks; /* nblocks, when want_stats */
+    int threads;
+} pass;
+
+static size_t sxx_len(lt_cov_type cov, size_t k, size_t d)
+{
+    return cov == LT_COV_FULL ? k * d * d : cov == LT_COV_TIED ? 0 : k * d;
+}
+
+static void stats_free(stats *s, size_t nb)
+{
+    if (!s) return;
+    for (size_t b = 0; b < nb; b++) {
+        free(s[b].nk);
+        free(s[b].sx);
+        free(s[b].sxx);
+    }
+    free(s);
+}
+
+static stats *stats_alloc(size_t nb, lt_cov_type cov, size_t k, size_t d)
+{
+    stats *s = lt_calloc(nb, sizeof *s);
+    if (!s) return NULL;
+    size_t ql = sxx_len(cov, k, d);
+    for (size_t b = 0; b < nb; b++) {
+        s[b].nk = calloc(k, sizeof(double));
+        s[b].sx = calloc(k * d, sizeof(double));
+        s[b].sxx = calloc(ql ? ql : 1, sizeof(double));
+        if (!s[b].nk || !s[b].sx || !s[b].sxx) {
+            stats_free(s, nb);
+            lt_fail(LT_ERR_NOMEM, "out of memory for EM statistics");
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static void stats_zero(stats *s, size_t nb, lt_cov_type cov, size_t k, size_t d)
+{
+    size_t ql = sxx_len(cov, k, d);
+    for (size_t b = 0; b < nb; b++) {
+        memset(s[b].nk, 0, k * sizeof(double));
+        memset(s[b].sx, 0, k * d * sizeof(double));
+        if (ql) memset(s[b].sxx, 0, ql * sizeof(double));
+        s[b].loglik = 0.0;
+        s[b].weight = 0.0;
+    }
+}
+
+/* Add block b's rows [lo, hi) of R (nb x k responsibilities, already weighted)
+ * and x to its statistics. */
+static void stats_add(stats *s, const pass *p, work *w, size_t nb)
+{
+    size_t k = p->k, d = p->d;
+    double *R = w->L;
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < k; j++) s->nk[j] += R[i * k + j];
+    /* sx += R^T X */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, R, (int)k, w->x, (int)d, 1.0,
+                s->sx, (int)d);
+    if (p->cov == LT_COV_DIAG || p->cov == LT_COV_SPHERICAL) {
+        for (size_t i = 0; i < nb * d; i++) w->y[i] = w->x[i] * w->x[i];
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, R, (int)k, w->y, (int)d,
+                    1.0, s->sxx, (int)d);
+    } else if (p->cov == LT_COV_FULL) {
+        for (size_t j = 0; j < k; j++) {
+            size_t used = 0;
+            for (size_t i = 0; i < nb; i++) {
+                double r = R[i * k + j];
+                if (r <= 0.0) continue; /* hard assignments: skip rows that do not count */
+                double sr = sqrt(r);
+                for (size_t t = 0; t < d; t++) w->xs[used * d + t] = sr * w->x[i * d + t];
+                used++;
+            }
+            if (used)
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)used, 1.0, w->xs, (int)d, 1.0,
+                            s->sxx + j * d * d, (int)d);
+        }
+    }
+}
+
+/* Fill w->L with responsibilities for rows [r0, r0 + nb) of block `b` per the
+ * pass mode; returns log p(x_i) into lse for RESP_ESTEP. */
+static void chunk_resp(const pass *p, work *w, size_t r0, size_t nb, lt_rng *rng, double *lse)
+{
+    size_t k = p->k;
+    if (p->mode == RESP_ESTEP) {
+        estep_logjoint(p->e, w, nb);
+        normalise_rows(w->L, nb, k, lse);
+    } else if (p->mode == RESP_LABELS) {
+        memset(w->L, 0, nb * k * sizeof(double));
+        for (size_t i = 0; i < nb; i++) w->L[i * k + (size_t)p->labels[r0 + i]] = 1.0;
+    } else {
+        for (size_t i = 0; i < nb; i++) {
+            double s = 0.0;
+            for (size_t j = 0; j < k; j++) s += (w->L[i * k + j] = lt_rng_uniform(rng));
+            for (size_t j = 0; j < k; j++) w->L[i * k + j] /= s;
+        }
+    }
+}
+
+/* One pass over the data: responsibilities, log p(x), statistics. */
+static lt_status run_pass(pass *p)
+{
+    size_t n = p->n, d = p->d, k = p->k;
+    if (p->want_stats) stats_zero(p->blocks, p->nblocks, p->cov, k, d);
+    int failed = 0;
+    int blas = lt_blas_single_begin();
+#pragma omp parallel num_threads(lt_threads(p->threads))
+    {
+        work w;
+        double lse[CHUNK];
+        int bad = work_init(&w, k, d);
+        if (bad) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t b = 0; b < p->nblocks; b++) {
+            if (bad) continue;
+            size_t lo = lt_block_begin(n, p->nblocks, b), hi = lt_block_begin(n, p->nblocks, b + 1);
+            lt_rng rng;
+            if (p->mode == RESP_RANDOM) lt_rng_stream(&rng, p->seed, b);
+            stats *s = p->want_stats ? &p->blocks[b] : NULL;
+            for (size_t r0 = lo; r0 < hi; r0 += CHUNK) {
+                size_t nb = hi - r0 < CHUNK ? hi - r0 : CHUNK;
+                for (size_t i = 0; i < nb; i++)
+                    for (size_t t = 0; t < d; t++) w.x[i * d + t] = p->X[(r0 + i) * d + t] - p->shift[t];
+                chunk_resp(p, &w, r0, nb, &rng, lse);
+                if (p->resp) memcpy(p->resp + r0 * k, w.L, nb * k * sizeof(double));
+                if (p->logp && p->mode == RESP_ESTEP) memcpy(p->logp + r0, lse, nb * sizeof(double));
+                if (s) {
+                    for (size_t i = 0; i < nb; i++) {
+                        double wi = p->w ? p->w[r0 + i] : 1.0;
+                        if (p->mode == RESP_ESTEP) s->loglik += wi == 0.0 ? 0.0 : wi * lse[i];
+                        s->weight += wi;
+                        if (p->w)
+                            for (size_t j = 0; j < k; j++) w.L[i * k + j] *= wi;
+                    }
+                    stats_add(s, p, &w, nb);
+                }
+            }
+        }
+        work_free(&w);
+    }
+    lt_blas_single_end(blas);
+    if (failed) return lt_fail(LT_ERR_NOMEM, "out of memory for EM work space");
+    return LT_OK;
+}
+
+/* Sum block statistics into block 0, in block order. */
+static void stats_reduce(stats *s, size_t nb, lt_cov_type cov, size_t k, size_t d)
+{
+    size_t ql = sxx_len(cov, k, d);
+    for (size_t b = 1; b < nb; b++) {
+        for (size_t j = 0; j < k; j++) s[0].nk[j] += s[b].nk[j];
+        for (size_t j = 0; j < k * d; j++) s[0].sx[j] += s[b].sx[j];
+        for (size_t j = 0; j < ql; j++) s[0].sxx[j] += s[b].sxx[j];
+        s[0].loglik += s[b].loglik;
+        s[0].weight += s[b].weight;
+    }
+}
+
+/* ---------------------------------------------------------------- fit */
+
+typedef struct fitctx {
+    const double *X;
+    size_t n, d;
+    const double *w;
+    double *shift;   /* d: data mean */
+    double *dvar;    /* d: data variance (repairs) */
+    double *xtx;     /* d x d: sum w x x^T of centred data (tied) */
+    double total_w;
+    size_t nblocks;
+    stats *blocks;
+    double *logp;    /* n: log p(x_i) of the last E-step (repairs) */
+    const lt_gmm_options *o;
+} fitctx;
+
+/* Component j takes the sample explained worst by the current mixture that
+ * no other repair in this step has taken; its covariance becomes the data's
+ * diagonal covariance. */
+static void repair_component(lt_gmm *m, const fitctx *c, size_t j, double *taken_logp)
+{
+    size_t d = m->d, best = 0;
+    double worst = INFINITY;
+    for (size_t i = 0; i < c->n; i++) {
+        double wi = c->w ? c->w[i] : 1.0;
+        if (wi > 0.0 && taken_logp[i] < worst) worst = taken_logp[i], best = i;
+    }
+    taken_logp[best] = INFINITY;
+    for (size_t t = 0; t < d; t++) m->means[j * d + t] = c->X[best * d + t] - c->shift[t];
+    double avg = 0.0;
+    for (size_t t = 0; t < d; t++) avg += c->dvar[t] / (double)d;
+    switch (m->cov) {
+    case LT_COV_FULL:
+        memset(m->covs + j * d * d, 0, d * d * sizeof(double));
+        for (size_t t = 0; t < d; t++) m->covs[j * d * d + t * d + t] = c->dvar[t] + m->reg_covar;
+        break;
+    case LT_COV_DIAG:
+        for (size_t t = 0; t < d; t++) m->covs[j * d + t] = c->dvar[t] + m->reg_covar;
+        break;
+    case LT_COV_SPHERICAL: m->covs[j] = avg + m->reg_covar; break;
+    case LT_COV_TIED: break;
+    }
+    m->weights[j] = 1.0 / (double)m->k;
+}
+
+/* M-step from the reduced statistics in c->blocks[0]. */
+static lt_status mstep(lt_gmm *m, fitctx *c, int have_logp)
+{
+    size_t k = m->k, d = m->d;
+    stats *s = &c->blocks[0];
+    double reg = m->reg_covar, total = 0.0;
+    double empty_mass = 1e-9 * c->total_w / (double)c->n; /* a billionth of an average sample */
+    for (size_t j = 0; j < k; j++) total += s->nk[j] + 10.0 * DBL_EPSILON;
+    int any_empty = 0;
+    for (size_t j = 0; j < k; j++) {
+        double nk = s->nk[j] + 10.0 * DBL_EPSILON;
+        m->weights[j] = nk / total;
+        for (size_t t = 0; t < d; t++) m->means[j * d + t] = s->sx[j * d + t] / nk;
+        const double *mu = m->means + j * d;
+        switch (m->cov) {
+        case LT_COV_FULL: {
+            double *S = m->covs + j * d * d;
+            const double *Q = s->sxx + j * d * d;
+            for (size_t a = 0; a < d; a++)
+                for (size_t b = a; b < d; b++) {
+                    double v = Q[a * d + b] / nk - mu[a] * mu[b];
+                    S[a * d + b] = S[b * d + a] = v;
+                }
+            for (size_t a = 0; a < d; a++) S[a * d + a] += reg;
+            break;
+        }
+        case LT_COV_DIAG:
+            for (size_t t = 0; t < d; t++)
+                m->covs[j * d + t] = s->sxx[j * d + t] / nk - mu[t] * mu[t] + reg;
+            break;
+        case LT_COV_SPHERICAL: {
+            double v = 0.0;
+            for (size_t t = 0; t < d; t++) v += s->sxx[j * d + t] / nk - mu[t] * mu[t] + reg;
+            m->covs[j] = v / (double)d;
+            break;
+        }
+        case LT_COV_TIED: break;
+        }
+        if (s->nk[j] < empty_mass) any_empty = 1;
+    }
+    if (m->cov == LT_COV_TIED) {
+        double *S = m->covs;
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < d; b++) {
+                double v = c->xtx[a * d + b];
+                for (size_t j = 0; j < k; j++) v -= (s->nk[j] + 10.0 * DBL_EPSILON) * m->means[j * d + a] * m->means[j * d + b];
+                S[a * d + b] = v / total;
+            }
+        for (size_t a = 0; a < d; a++) S[a * d + a] += reg;
+    }
+    /* Repairs: empty components, and covariances that are no longer PD. */
+    double *taken = NULL;
+    int repaired = 0;
+    for (size_t j = 0; j < k; j++) {
+        int bad_pd = m->cov != LT_COV_TIED && prepare_component(m, j);
+        int empty = s->nk[j] < empty_mass;
+        if (!(bad_pd || (empty && any_empty))) continue;
+        if (!taken) {
+            taken = lt_malloc(c->n, sizeof(double));
+            if (!taken) return LT_ERR_NOMEM;
+            for (size_t i = 0; i < c->n; i++) taken[i] = have_logp ? c->logp[i] : 0.0;
+        }
+        repair_component(m, c, j, taken);
+        repaired = 1;
+        m->n_repaired++;
+        if (m->cov != LT_COV_TIED && prepare_component(m, j)) {
+            free(taken);
+            return lt_fail(LT_ERR_NUMERIC, "component %zu could not be repaired (data variance is zero?)", j);
+        }
+    }
+    free(taken);
+    if (repaired) {
+        double sw = 0.0;
+        for (size_t j = 0; j < k; j++) sw += m->weights[j];
+        for (size_t j = 0; j < k; j++) m->weights[j] /= sw;
+    }
+    if (m->cov == LT_COV_TIED && prepare_component(m, 0)) {
+        /* The pooled covariance is singular (reg_covar = 0 and flat data):
+         * add the smallest ridge that makes it positive definite. */
+        double ridge = 1e-10;
+        for (size_t t = 0; t < d; t++) ridge = fmax(ridge, 1e-9 * c->dvar[t]);
+        for (int tries = 0; tries < 20 && prepare_component(m, 0); tries++, ridge *= 10.0)
+            for (size_t a = 0; a < d; a++) m->covs[a * d + a] += ridge;
+        if (prepare_component(m, 0)) return lt_fail(LT_ERR_NUMERIC, "the tied covariance is not positive definite");
+        m->n_repaired++;
+    }
+    return LT_OK;
+}
+
+/* k-means++ seeding (greedy, 2 + log k candidates per centre) and Lloyd
+ * iterations on centred data; writes labels. */
+static lt_status kmeans(const fitctx *c, size_t k, lt_rng *rng, int32_t *labels)
+{
+    size_t n = c->n, d = c->d, nb = c->nblocks;
+    const double *X = c->X;
+    lt_status st = LT_OK;
+    double *C = lt_calloc(k * d, sizeof(double));
+    double *D2 = lt_calloc(n, sizeof(double));
+    double *cand = lt_calloc(n, sizeof(double));
+    double *cum = lt_calloc(n, sizeof(double));
+    double *acc = lt_calloc(nb * k * (d + 1), sizeof(double));
+    double *bsum = lt_calloc(nb, sizeof(double));
+    if (!C || !D2 || !cand || !cum || !acc || !bsum) {
+        st = LT_ERR_NOMEM;
+        goto done;
+    }
+    int threads = lt_threads(c->o->threads);
+#define XC(i, t) (X[(i) * d + (t)] - c->shift[t])
+#define WT(i) (c->w ? c->w[i] : 1.0)
+    /* First centre: a sample drawn in proportion to its weight. */
+    size_t first;
+    {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++) cum[i] = (s += WT(i));
+        double u = lt_rng_uniform(rng) * s;
+        first = 0;
+        while (first + 1 < n && cum[first] <= u) first++;
+    }
+    for (size_t t = 0; t < d; t++) C[t] = XC(first, t);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (size_t t = 0; t < d; t++) {
+            double v = XC(i, t) - C[t];
+            s += v * v;
+        }
+        D2[i] = s;
+    }
+    size_t trials = 2 + (size_t)log((double)k);
+    for (size_t j = 1; j < k; j++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++) cum[i] = (s += WT(i) * D2[i]);
+        size_t best = 0;
+        double best_pot = INFINITY;
+        for (size_t tr = 0; tr < trials; tr++) {
+            size_t idx;
+            if (s > 0.0) {
+                double u = lt_rng_uniform(rng) * s;
+                size_t lo = 0, hi = n - 1; /* first i with cum[i] > u */
+                while (lo < hi) {
+                    size_t mid = lo + (hi - lo) / 2;
+                    if (cum[mid] > u) hi = mid;
+                    else lo = mid + 1;
+                }
+                idx = lo;
+            } else {
+                idx = (size_t)lt_rng_below(rng, n);
+            }
+            /* potential if idx were added, summed per block in order */
+#pragma omp parallel for num_threads(threads) schedule(static)
+            for (size_t b = 0; b < nb; b++) {
+                double pot = 0.0;
+                for (size_t i = lt_block_begin(n, nb, b); i < lt_block_begin(n, nb, b + 1); i++) {
+                    double q = 0.0;
+                    for (size_t t = 0; t < d; t++) {
+                        double v = X[i * d + t] - X[idx * d + t];
+                        q += v * v;
+                    }
+                    pot += WT(i) * (q < D2[i] ? q : D2[i]);
+                }
+                bsum[b] = pot;
+            }
+            double pot = 0.0;
+            for (size_t b = 0; b < nb; b++) pot += bsum[b];
+            if (pot < best_pot) best_pot = pot, best = idx;
+        }
+        for (size_t t = 0; t < d; t++) C[j * d + t] = XC(best, t);
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            double q = 0.0;
+            for (size_t t = 0; t < d; t++) {
+                double v = XC(i, t) - C[j * d + t];
+                q += v * v;
+            }
+            if (q < D2[i]) D2[i] = q;
+        }
+    }
+    /* Lloyd iterations. */
+    for (size_t i = 0; i < n; i++) labels[i] = -1;
+    for (size_t it = 0; it < (c->o->kmeans_iter ? c->o->kmeans_iter : 1); it++) {
+        size_t changed = 0;
+        memset(acc, 0, nb * k * (d + 1) * sizeof(double));
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : changed)
+        for (size_t b = 0; b < nb; b++) {
+            double *a = acc + b * k * (d + 1);
+            for (size_t i = lt_block_begin(n, nb, b); i < lt_block_begin(n, nb, b + 1); i++) {
+                size_t arg = 0;
+                double best = INFINITY;
+                for (size_t j = 0; j < k; j++) {
+                    double q = 0.0;
+                    for (size_t t = 0; t < d; t++) {
+                        double v = XC(i, t) - C[j * d + t];
+                        q += v * v;
+                    }
+                    if (q < best) best = q, arg = j;
+                }
+                D2[i] = best;
+                if (labels[i] != (int32_t)arg) changed++;
+                labels[i] = (int32_t)arg;
+                double wi = WT(i);
+                a[arg * (d + 1) + d] += wi;
+                for (size_t t = 0; t < d; t++) a[arg * (d + 1) + t] += wi * XC(i, t);
+            }
+        }
+        for (size_t b = 1; b < nb; b++)
+            for (size_t q = 0; q < k * (d + 1); q++) acc[q] += acc[b * k * (d + 1) + q];
+        for (size_t j = 0; j < k; j++) {
+            double cnt = acc[j * (d + 1) + d];
+            if (cnt > 0.0) {
+                for (size_t t = 0; t < d; t++) C[j * d + t] = acc[j * (d + 1) + t] / cnt;
+            } else {
+                /* An empty cluster takes the sample farthest from its centre. */
+                size_t far = 0;
+                for (size_t i = 1; i < n; i++)
+                    if (WT(i) > 0.0 && D2[i] > D2[far]) far = i;
+                for (size_t t = 0; t < d; t++) C[j * d + t] = XC(far, t);
+                D2[far] = 0.0;
+                labels[far] = (int32_t)j;
+                changed++;
+            }
+        }
+        if (changed == 0) break;
+    }
+#undef XC
+#undef WT
+done:
+    free(C);
+    free(D2);
+    free(cand);
+    free(cum);
+    free(acc);
+    free(bsum);
+    return st;
+}
+
+/* One EM run from initialisation `run`; m must be created with the sizes. */
+static lt_status em_run(fitctx *c, lt_gmm *m, size_t run, lt_gmm_trace *trace)
+{
+    const lt_gmm_options *o = c->o;
+    size_t n = c->n, d = c->d, k = m->k;
+    lt_status st = LT_OK;
+    int32_t *labels = NULL;
+    estep e;
+    memset(&e, 0, sizeof e);
+    pass p = {.X = c->X, .n = n, .d = d, .k = k, .w = c->w, .shift = c->shift, .cov = m->cov,
+              .want_stats = 1, .nblocks = c->nblocks, .blocks = c->blocks, .threads = o->threads};
+    lt_rng rng;
+    lt_rng_stream(&rng, o->seed, run);
+    m->reg_covar = o->reg_covar;
+    m->n_repaired = 0;
+
+    if (o->init == LT_GMM_INIT_MODEL) {
+        const lt_gmm *im = o->init_model;
+        memcpy(m->weights, im->weights, k * sizeof(double));
+        for (size_t j = 0; j < k; j++)
+            for (size_t t = 0; t < d; t++) m->means[j * d + t] = im->means[j * d + t] - c->shift[t];
+        memcpy(m->covs, im->covs, cov_len(m->cov, k, d) * sizeof(double));
+        if ((st = lt_gmm_prepare(m)) != LT_OK) {
+            lt_fail_prefix(st, "initial model");
+            goto done;
+        }
+    } else {
+        if (o->init == LT_GMM_INIT_KMEANSPP) {
+            labels = lt_malloc(n, sizeof(int32_t));
+            if (!labels) {
+                st = LT_ERR_NOMEM;
+                goto done;
+            }
+            if ((st = kmeans(c, k, &rng, labels)) != LT_OK) goto done;
+            p.mode = RESP_LABELS;
+            p.labels = labels;
+        } else {
+            p.mode = RESP_RANDOM;
+            p.seed = lt_rng_u64(&rng);
+        }
+        if ((st = run_pass(&p)) != LT_OK) goto done;
+        stats_reduce(c->blocks, c->nblocks, m->cov, k, d);
+        if ((st = mstep(m, c, 0)) != LT_OK) goto done;
+    }
+
+    double prev = -INFINITY;
+    m->converged = 0;
+    m->n_iter = 0;
+    if (trace) trace->n = 0;
+    for (size_t it = 1; it <= o->max_iter; it++) {
+        if ((st = estep_init(&e, m, NULL)) != LT_OK) goto done;
+        p.mode = RESP_ESTEP;
+        p.e = &e;
+        p.logp = c->logp;
+        if ((st = run_pass(&p)) != LT_OK) goto done;
+        estep_free(&e);
+        stats_reduce(c->blocks, c->nblocks, m->cov, k, d);
+        double lb = c->blocks[0].loglik / c->blocks[0].weight;
+        if (!isfinite(lb)) {
+            st = lt_fail(LT_ERR_NUMERIC, "log-likelihood became %g at iteration %zu", lb, it);
+            goto done;
+        }
+        if (trace) {
+            if (trace->n == trace->cap) {
+                size_t cap = trace->cap ? 2 * trace->cap : 64;
+                double *nl = realloc(trace->loglik, cap * sizeof(double));
+                if (!nl) {
+                    st = lt_fail(LT_ERR_NOMEM, "out of memory for the EM trace");
+                    goto done;
+                }
+                trace->loglik = nl;
+                trace->cap = cap;
+            }
+            trace->loglik[trace->n++] = lb;
+        }
+        if ((st = mstep(m, c, 1)) != LT_OK) goto done;
+        m->n_iter = it;
+        m->lower_bound = lb;
+        if (o->progress) {
+            char stage[64];
+            snprintf(stage, sizeof stage, "EM run %zu/%zu", run + 1, o->n_init);
+            o->progress(o->progress_ud, stage, it, o->max_iter, lb);
+        }
+        if (fabs(lb - prev) < o->tol) {
+            m->converged = 1;
+            break;
+        }
+        prev = lb;
+    }
+done:
+    estep_free(&e);
+    free(labels);
+    return st;
+}
+
+static lt_status check_data(const double *X, size_t n, size_t d, const double *w, double *total_w, size_t *positive)
+{
+    double tw = 0.0;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t t = 0; t < d; t++)
+            if (!isfinite(X[i * d + t]))
+                return lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is not a finite number", i + 1, t + 1);
+        if (w) {
+            if (!(w[i] >= 0.0) || !isfinite(w[i]))
+                return lt_fail(LT_ERR_INVALID, "sample weight %zu is %g (expected a finite number >= 0)", i + 1, w[i]);
+            tw += w[i];
+            pos += w[i] > 0.0;
+        }
+    }
+    *total_w = w ? tw : (double)n;
+    *positive = w ? pos : n;
+    return LT_OK;
+}
+
+lt_status lt_gmm_fit(const lt_gmm_options *o, const double *X, size_t n, size_t d, const double *w, lt_gmm **out)
+{
+    *out = NULL;
+    if (n == 0) return lt_fail(LT_ERR_INVALID, "no samples to fit");
+    if (d == 0) return lt_fail(LT_ERR_INVALID, "samples have no features");
+    if (o->k == 0) return lt_fail(LT_ERR_INVALID, "k must be at least 1");
+    if (o->n_init == 0) return lt_fail(LT_ERR_INVALID, "n_init must be at least 1");
+    if (!(o->tol >= 0.0)) return lt_fail(LT_ERR_INVALID, "tol must be >= 0 (got %g)", o->tol);
+    if (!(o->reg_covar >= 0.0) || !isfinite(o->reg_covar))
+        return lt_fail(LT_ERR_INVALID, "reg_covar must be >= 0 (got %g)", o->reg_covar);
+    if (o->init == LT_GMM_INIT_MODEL) {
+        const lt_gmm *im = o->init_model;
+        if (!im) return lt_fail(LT_ERR_INVALID, "initialisation from a model needs the model");
+        if (im->k != o->k || im->d != d || im->cov != o->cov)
+            return lt_fail(LT_ERR_DIM,
+                           "initial model has k = %zu, d = %zu, %s covariance; the fit asks for k = %zu, d = %zu, %s",
+                           im->k, im->d, lt_cov_type_name(im->cov), o->k, d, lt_cov_type_name(o->cov));
+    }
+    double total_w = 0.0;
+    size_t positive = 0;
+    LT_CHECK(check_data(X, n, d, w, &total_w, &positive));
+    if (!(total_w > 0.0)) return lt_fail(LT_ERR_INVALID, "sample weights sum to zero");
+    if (o->k > positive)
+        return lt_fail(LT_ERR_INVALID, "k = %zu exceeds the number of samples (%zu)", o->k, positive);
+
+    lt_status st = LT_OK;
+    lt_gmm *best = NULL, *cur = NULL;
+    lt_gmm_trace tr = {0};
+    fitctx c = {.X = X, .n = n, .d = d, .w = w, .total_w = total_w, .o = o};
+    c.nblocks = lt_block_count(n, CHUNK, MAX_BLOCKS);
+    c.shift = lt_calloc(d, sizeof(double));
+    c.dvar = lt_calloc(d, sizeof(double));
+    c.xtx = o->cov == LT_COV_TIED ? lt_calloc(d * d, sizeof(double)) : NULL;
+    c.logp = lt_calloc(n, sizeof(double));
+    c.blocks = stats_alloc(c.nblocks, o->cov, o->k, d);
+    if (!c.shift || !c.dvar || !c.logp || !c.blocks || (o->cov == LT_COV_TIED && !c.xtx)) {
+        st = LT_ERR_NOMEM;
+        goto done;
+    }
+    /* Weighted mean and variance, summed in a fixed order. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < d; t++) c.shift[t] += (w ? w[i] : 1.0) * X[i * d + t];
+    for (size_t t = 0; t < d; t++) c.shift[t] /= total_w;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < d; t++) {
+            double v = X[i * d + t] - c.shift[t];
+            c.dvar[t] += (w ? w[i] : 1.0) * v * v;
+        }
+    for (size_t t = 0; t < d; t++) c.dvar[t] /= total_w;
+    if (c.xtx) {
+        double *row = lt_calloc(d, sizeof(double));
+        if (!row) {
+            st = LT_ERR_NOMEM;
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double wi = w ? w[i] : 1.0;
+            for (size_t t = 0; t < d; t++) row[t] = X[i * d + t] - c.shift[t];
+            for (size_t a = 0; a < d; a++)
+                for (size_t b = a; b < d; b++) c.xtx[a * d + b] += wi * row[a] * row[b];
+        }
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < a; b++) c.xtx[a * d + b] = c.xtx[b * d + a];
+        free(row);
+    }
+
+    size_t runs = o->init == LT_GMM_INIT_MODEL ? 1 : o->n_init;
+    for (size_t run = 0; run < runs; run++) {
+        if ((st = lt_gmm_create(o->k, d, o->cov, &cur)) != LT_OK) goto done;
+        if ((st = em_run(&c, cur, run, o->trace ? &tr : NULL)) != LT_OK) goto done;
+        cur->best_init = run;
+        if (!best || cur->lower_bound > best->lower_bound) {
+            lt_gmm_free(best);
+            best = cur;
+            if (o->trace) {
+                free(o->trace->loglik);
+                *o->trace = tr;
+                tr = (lt_gmm_trace){0};
+            }
+        } else {
+            lt_gmm_free(cur);
+        }
+        cur = NULL;
+    }
+    /* Back to the data's coordinates. */
+    for (size_t j = 0; j < best->k; j++)
+        for (size_t t = 0; t < d; t++) best->means[j * d + t] += c.shift[t];
+    best->train_weight = total_w;
+    best->train_n = n;
+    best->tol = o->tol;
+    best->max_iter = o->max_iter;
+    best->n_init = runs;
+    best->seed = o->seed;
+    best->init = o->init;
+    *out = best;
+    best = NULL;
+done:
+    lt_gmm_free(best);
+    lt_gmm_free(cur);
+    free(tr.loglik);
+    free(c.shift);
+    free(c.dvar);
+    free(c.xtx);
+    free(c.logp);
+    stats_free(c.blocks, c.nblocks);
+    return st;
+}
+
+/* --------------------------------------------------- scoring, sampling */
+
+static void mixture_mean(const lt_gmm *m, double *shift)
+{
+    for (size_t t = 0; t < m->d; t++) {
+        double s = 0.0;
+        for (size_t j = 0; j < m->k; j++) s += m->weights[j] * m->means[j * m->d + t];
+        shift[t] = s;
+    }
+}
+
+lt_status lt_gmm_infer(const lt_gmm *m, const double *X, size_t n, int threads, double *resp, size_t *labels,
+                       double *logp)
+{
+    if (n == 0) return LT_OK;
+    lt_status st;
+    double *shift = lt_calloc(m->d, sizeof(double));
+    double *R = resp;
+    if (!shift) return LT_ERR_NOMEM;
+    if (!R && labels) {
+        R = lt_malloc(n * m->k, sizeof(double));
+        if (!R) {
+            free(shift);
+            return LT_ERR_NOMEM;
+        }
+    }
+    for (size_t i = 0; i < n * m->d; i++)
+        if (!isfinite(X[i])) {
+            st = lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is not a finite number", i / m->d + 1, i % m->d + 1);
+            goto done;
+        }
+    /* Centre on the mixture's mean: the same numerical benefit as in fit. */
+    mixture_mean(m, shift);
+    estep e;
+    if ((st = estep_init(&e, m, shift)) != LT_OK) goto done;
+    pass p = {.X = X, .n = n, .d = m->d, .k = m->k, .shift = shift, .cov = m->cov, .mode = RESP_ESTEP,
+              .e = &e, .logp = logp, .resp = R, .nblocks = lt_block_count(n, CHUNK, MAX_BLOCKS), .threads = threads};
+    st = run_pass(&p);
+    estep_free(&e);
+    if (st == LT_OK && labels)
+        for (size_t i = 0; i < n; i++) {
+            size_t arg = 0;
+            for (size_t j = 1; j < m->k; j++)
+                if (R[i * m->k + j] > R[i * m->k + arg]) arg = j;
+            labels[i] = arg;
+        }
+done:
+    if (R != resp) free(R);
+    free(shift);
+    return st;
+}
+
+lt_status lt_gmm_score_samples(const lt_gmm *m, const double *X, size_t n, int threads, double *logp)
+{
+    return lt_gmm_infer(m, X, n, threads, NULL, NULL, logp);
+}
+
+lt_status lt_gmm_sample(const lt_gmm *m, size_t n, uint64_t seed, double *X, size_t *labels)
+{
+    size_t d = m->d, k = m->k;
+    size_t nl = m->cov == LT_COV_FULL ? k * d * d : m->cov == LT_COV_TIED ? d * d : 0;
+    double *L = nl ? lt_calloc(nl, sizeof(double)) : NULL;
+    double *z = lt_calloc(d, sizeof(double));
+    if ((nl && !L) || !z) {
+        free(L);
+        free(z);
+        return LT_ERR_NOMEM;
+    }
+    size_t nmat = m->cov == LT_COV_FULL ? k : m->cov == LT_COV_TIED ? 1 : 0;
+    for (size_t j = 0; j < nmat; j++) {
+        memcpy(L + j * d * d, m->covs + j * d * d, d * d * sizeof(double));
+        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)d, L + j * d * d, (lapack_int)d) != 0) {
+            free(L);
+            free(z);
+            return lt_fail(LT_ERR_NUMERIC, "component %zu: covariance is not positive definite", j);
+        }
+    }
+    lt_rng rng;
+    lt_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = lt_rng_categorical(&rng, m->weights, k);
+        if (labels) labels[i] = j;
+        for (size_t t = 0; t < d; t++) z[t] = lt_rng_normal(&rng);
+        double *x = X + i * d;
+        const double *mu = m->means + j * d;
+        for (size_t a = 0; a < d; a++) {
+            double v = mu[a];
+            switch (m->cov) {
+            case LT_COV_FULL:
+            case LT_COV_TIED: {
+                const double *Lj = L + (m->cov == LT_COV_FULL ? j * d * d : 0);
+                for (size_t b = 0; b <= a; b++) v += Lj[a * d + b] * z[b];
+                break;
+            }
+            case LT_COV_DIAG: v += sqrt(m->covs[j * d + a]) * z[a]; break;
+            case LT_COV_SPHERICAL: v += sqrt(m->covs[j]) * z[a]; break;
+            }
+            x[a] = v;
+        }
+    }
+    free(L);
+    free(z);
+    return LT_OK;
+}
+
+size_t lt_gmm_n_parameters(const lt_gmm *m)
+{
+    size_t k = m->k, d = m->d, cp = 0;
+    switch (m->cov) {
+    case LT_COV_FULL: cp = k * d * (d + 1) / 2; break;
+    case LT_COV_DIAG: cp = k * d; break;
+    case LT_COV_SPHERICAL: cp = k; break;
+    case LT_COV_TIED: cp = d * (d + 1) / 2; break;
+    }
+    return cp + k * d + (k - 1);
+}
+
+lt_status lt_gmm_bic(const lt_gmm *m, const double *X, size_t n, int threads, double *bic, double *aic)
+{
+    if (n == 0) return lt_fail(LT_ERR_INVALID, "no samples for BIC");
+    double *lp = lt_malloc(n, sizeof(double));
+    if (!lp) return LT_ERR_NOMEM;
+    lt_status st = lt_gmm_score_samples(m, X, n, threads, lp);
+    if (st == LT_OK) {
+        double ll = 0.0;
+        for (size_t i = 0; i < n; i++) ll += lp[i];
+        double p = (double)lt_gmm_n_parameters(m);
+        if (bic) *bic = -2.0 * ll + p * log((double)n);
+        if (aic) *aic = -2.0 * ll + 2.0 * p;
+    }
+    free(lp);
+    return st;
+}
