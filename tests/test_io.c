@@ -277,6 +277,40 @@ static void test_csv_large(void)
     lt_array_free(b);
 }
 
+/* The reader's fast decimal path must give strtod's bits exactly. */
+static void test_csv_matches_strtod(void)
+{
+    static const char *edge[] = {"0.1", "-0", "+.5", "5.", "9007199254740992", "9007199254740993", "1e22", "1e23",
+                                 "1e-22", "1e-23", "123456789012345678", "1234567890123456789012", "0.000001",
+                                 "4.35", "2.2250738585072014e-308", "4.9e-324", "1E+2", "00012.50", "1e-400"};
+    const int nedge = (int)(sizeof edge / sizeof *edge), n = 4000;
+    char *text = malloc((size_t)n * 40), *t = text;
+    char(*fields)[40] = malloc((size_t)n * sizeof *fields);
+    uint64_t s = 0x2545F4914F6CDD1Dull;
+    for (int i = 0; text && fields && i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double v = ((double)(s >> 11) * 0x1p-53 - 0.5) * pow(10.0, (double)(s % 13) - 4);
+        if (i < nedge)
+            snprintf(fields[i], 40, "%s", edge[i]);
+        else
+            snprintf(fields[i], 40, i % 3 == 0 ? "%.*f" : i % 3 == 1 ? "%.*e" : "%.*g", (int)(s >> 60), v);
+        t += sprintf(t, "%s\n", fields[i]);
+    }
+    lt_array *a = NULL;
+    CHECK(text && fields);
+    if (text && fields) CHECK_OK(lt_csv_read(put("fast.csv", text, (size_t)(t - text)), &a, NULL));
+    int same = a && a->rows == (size_t)n;
+    for (int i = 0; same && i < n; i++) {
+        double want = strtod(fields[i], NULL), got = ((double *)a->data)[i];
+        same = memcmp(&want, &got, sizeof got) == 0;
+        if (!same) fprintf(stderr, "'%s': strtod %.17g, read %.17g\n", fields[i], want, got);
+    }
+    CHECK(same);
+    lt_array_free(a);
+    free(text);
+    free(fields);
+}
+
 static void test_csv_write_errors(void)
 {
     lt_array *a;
@@ -715,6 +749,7 @@ int main(void)
     RUN(test_csv_header_detection);
     RUN(test_csv_errors);
     RUN(test_csv_large);
+    RUN(test_csv_matches_strtod);
     RUN(test_csv_write_errors);
     RUN(test_npy_fixtures);
     RUN(test_npy_roundtrip);

@@ -21,11 +21,13 @@ typedef enum lt_format {
     LT_FMT_IDX /* plain or gzip-compressed (detected by magic bytes)         */
 } lt_format;
 
-/* The format implied by a path's extension; LT_FMT_AUTO when unknown. */
+/* The format implied by a path's extension (case-insensitive); MNIST's bare
+ * "...-idx3-ubyte" names are IDX, ".csv.gz"/".npy.gz" are LT_FMT_AUTO (not
+ * readable). LT_FMT_AUTO when unknown. */
 lt_format lt_format_from_path(const char *path);
 
-/* Parse a format name ("csv", "npy", "idx"); LT_FMT_AUTO for NULL/"auto".
- * Returns LT_ERR_INVALID for anything else. */
+/* Parse a format name ("csv", "npy", "idx", any case); LT_FMT_AUTO for
+ * NULL/"auto". Returns LT_ERR_INVALID for anything else (*out unchanged). */
 lt_status lt_format_parse(const char *name, lt_format *out);
 
 /* Numeric CSV: comma-separated decimal numbers, one sample per line. A first
@@ -34,7 +36,11 @@ lt_status lt_format_parse(const char *name, lt_format *out);
  * lt_strings_free). Blank lines and a trailing newline are ignored; CRLF is
  * accepted. Errors: empty file, ragged rows (line and expected count), a
  * bad field (line, column, the text found), NaN/inf (refused: line, column).
- * Result: float64 array, owned by the caller. */
+ * Messages read "FILE:LINE:COL: ...", 1-based, LINE counting every physical
+ * line and COL the field number. Statuses: LT_ERR_IO (cannot open/read),
+ * LT_ERR_FORMAT (syntax, ragged, empty), LT_ERR_NUMERIC (NaN, inf, overflow).
+ * Result: float64 array, owned by the caller; on failure *out and
+ * *header_out are NULL. */
 lt_status lt_csv_read(const char *path, lt_array **out, char ***header_out);
 
 /* NPY v1/v2/v3: dtypes <f8, <f4, |u1 (and u1/b1 spelled as such), C order,
@@ -48,15 +54,19 @@ lt_status lt_npy_read(const char *path, lt_array **out);
  * header are checked against the data length. */
 lt_status lt_idx_read(const char *path, lt_array **out);
 
-/* Read by format (LT_FMT_AUTO: by extension). */
+/* Read by format (LT_FMT_AUTO: by extension, or for an unknown extension by
+ * the first bytes: NPY magic, gzip or IDX magic, else CSV). */
 lt_status lt_data_read(const char *path, lt_format fmt, lt_array **out);
 
 /* Write a float64 or float32 array as CSV with 17 (f64) or 9 (f32)
  * significant digits, or uint8 as integers; optional header (NULL-terminated,
- * may be NULL). Atomic (temporary + rename). */
+ * may be NULL; its length must equal cols: LT_ERR_DIM). NaN/inf are refused
+ * (LT_ERR_NUMERIC) since the reader refuses them. Atomic (temporary +
+ * rename): on any failure no file is created and an existing one is kept. */
 lt_status lt_csv_write(const char *path, const lt_array *a, const char *const *header);
 
-/* Write an array as NPY v1.0, its own dtype, C order, 2-D. Atomic. */
+/* Write an array as NPY v1.0, its own dtype, C order, 2-D (height/width are
+ * not kept), bytes identical to numpy.save. Atomic. */
 lt_status lt_npy_write(const char *path, const lt_array *a);
 
 /* Write by extension (.csv or .npy). LT_ERR_INVALID for other extensions. */
@@ -65,9 +75,12 @@ lt_status lt_data_write(const char *path, const lt_array *a);
 /* Free a NULL-terminated string array; NULL does nothing. */
 void lt_strings_free(char **s);
 
-/* Atomic file output: open a temporary file in the target's directory;
- * commit fsyncs, closes and renames it over `path`; abort closes and removes
- * it. Used by every writer in the library. */
+/* Atomic file output: open a temporary file ".<name>.tmpXXXXXX" in the
+ * target's directory; commit flushes, fsyncs, closes and renames it over
+ * `path` (keeping a replaced file's permission bits, else 0644); abort closes
+ * and removes it. Any failure removes the temporary and is LT_ERR_IO naming
+ * `path` and the system's reason. Used by every writer in the library. One
+ * lt_atomic_file belongs to one thread at a time. */
 typedef struct lt_atomic_file lt_atomic_file;
 lt_status lt_atomic_open(const char *path, lt_atomic_file **out);
 /* The stdio stream to write into. */

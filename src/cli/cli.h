@@ -58,6 +58,13 @@ void progress_done(progress *p);
 
 double cli_now(void);
 
+/* Return a failing status from the enclosing function. */
+#define LT_CHECK_CLI(expr)                                                                                             \
+    do {                                                                                                               \
+        lt_status cli__s = (expr);                                                                                     \
+        if (cli__s != LT_OK) return cli__s;                                                                            \
+    } while (0)
+
 int cmd_fit(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
