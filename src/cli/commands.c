@@ -94,7 +94,11 @@ int cmd_fit(int argc, char **argv)
     st = lt_model_fit(fam, X, kv, nkv, &ctl, rep, &m);
     progress_done(&pr);
     if (st == LT_OK) st = lt_model_save(m, c.out);
-    if (st == LT_OK) {
+    if (st == LT_ERR_INVALID && strncmp(lt_last_error(), "--", 2) == 0) {
+        /* A family option with a bad value is a usage error. */
+        fprintf(stderr, "latent fit: %s (see 'latent fit %s --help')\n", lt_last_error(), fam->name);
+        rc = EXIT_USAGE;
+    } else if (st == LT_OK) {
         lt_report_num(rep, "seconds", cli_now() - t0);
         lt_report_str(rep, "model", c.out);
         rc = cli_print_report(cmd, rep, c.json);

@@ -191,7 +191,7 @@ void progress_done(progress *p)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(MAIN_HELP, stderr);
+        fprintf(stderr, "latent: missing command (see 'latent --help')\n");
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
