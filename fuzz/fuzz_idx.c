@@ -12,7 +12,10 @@
 
 static char path[] = "/tmp/lt_fuzz_idx_XXXXXX";
 
-static void remove_temp(void) { unlink(path); }
+static void remove_temp(void)
+{
+    unlink(path);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

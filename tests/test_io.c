@@ -49,7 +49,10 @@ static const char *put(const char *name, const void *data, size_t n)
     return p;
 }
 
-static const char *puts_(const char *name, const char *text) { return put(name, text, strlen(text)); }
+static const char *puts_(const char *name, const char *text)
+{
+    return put(name, text, strlen(text));
+}
 
 /* Whole file into a static buffer; returns its length, or -1. */
 static long slurp(const char *path, unsigned char *buf, size_t cap)
@@ -67,7 +70,8 @@ static int count_temps(void)
     int n = 0;
     DIR *d = opendir(dir);
     struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) n += strstr(e->d_name, ".tmp") != NULL;
+    while (d && (e = readdir(d)) != NULL)
+        n += strstr(e->d_name, ".tmp") != NULL;
     if (d) closedir(d);
     return n;
 }
@@ -77,7 +81,7 @@ static int count_temps(void)
 static void test_csv_roundtrip_f64(void)
 {
     const double v[12] = {0.1, -0.0, 1e-300, 5e-324, DBL_MAX, -DBL_MIN, 1.0 / 3.0, -123456789.123456789,
-                          2.5, 1e22, 4.35, 0};
+                          2.5, 1e22, 4.35,   0};
     lt_array *a, *b = NULL;
     char **names = NULL;
     CHECK_OK(lt_array_create(4, 3, LT_F64, &a));
@@ -108,7 +112,8 @@ static void test_csv_roundtrip_f32_u8(void)
     CHECK_OK(lt_csv_write(P("f32.csv"), a, NULL));
     CHECK_OK(lt_csv_read(P("f32.csv"), &b, NULL));
     int same = b && b->rows == 2 && b->cols == 3;
-    for (int i = 0; same && i < 6; i++) same = (float)((double *)b->data)[i] == fv[i];
+    for (int i = 0; same && i < 6; i++)
+        same = (float)((double *)b->data)[i] == fv[i];
     CHECK(same);
     lt_array_free(a);
     lt_array_free(b);
@@ -122,7 +127,8 @@ static void test_csv_roundtrip_f32_u8(void)
     CHECK(n == 17 && memcmp(text, "0,255\n17,1\n128,9\n", 17) == 0);
     CHECK_OK(lt_csv_read(P("u8.csv"), &b, NULL));
     same = b && b->rows == 3 && b->cols == 2;
-    for (int i = 0; same && i < 6; i++) same = ((double *)b->data)[i] == uv[i];
+    for (int i = 0; same && i < 6; i++)
+        same = ((double *)b->data)[i] == uv[i];
     CHECK(same);
     lt_array_free(a);
     lt_array_free(b);
@@ -139,7 +145,8 @@ static void test_csv_header_names(void)
     CHECK_OK(lt_csv_write(P("names.csv"), a, hdr));
     CHECK_OK(lt_csv_read(P("names.csv"), &b, &names));
     int same = names != NULL && b && b->rows == 1 && b->cols == 7;
-    for (int i = 0; same && i < 7; i++) same = names[i] && !strcmp(names[i], hdr[i]);
+    for (int i = 0; same && i < 7; i++)
+        same = names[i] && !strcmp(names[i], hdr[i]);
     CHECK_MSG(same, "names did not round-trip");
     CHECK(same && names[7] == NULL);
     lt_strings_free(names);
@@ -185,7 +192,9 @@ static void test_csv_header_detection(void)
     CHECK(a && a->rows == 1 && a->cols == 1 && lt_array_get(a, 0, 0) == 5 && h && !strcmp(h[0], "x"));
     lt_array_free(a);
     lt_strings_free(h);
-    CHECK_OK(lt_csv_read(puts_("h6.csv", "\xEF\xBB\xBF" "a,b\n1,2"), &a, &h));
+    CHECK_OK(lt_csv_read(puts_("h6.csv", "\xEF\xBB\xBF"
+                                         "a,b\n1,2"),
+                         &a, &h));
     CHECK(h && !strcmp(h[0], "a"));
     lt_array_free(a);
     lt_strings_free(h);
@@ -247,7 +256,10 @@ static void test_csv_errors(void)
     p = puts_("e17.csv", "a\n\n1\n\n foo \n");
     CHECK_FAILS(lt_csv_read(p, &a, NULL), LT_ERR_FORMAT, M("%s:5:1: expected a number, found 'foo'", p));
     p = put("e18.csv", "1,2\n3,\x01\0\n", 9);
-    CHECK_FAILS(lt_csv_read(p, &a, NULL), LT_ERR_FORMAT, M("%s:2:2: expected a number, found '?" "?'", p));
+    CHECK_FAILS(lt_csv_read(p, &a, NULL), LT_ERR_FORMAT,
+                M("%s:2:2: expected a number, found '?"
+                  "?'",
+                  p));
     char longline[128] = "1\n";
     memset(longline + 2, 'x', 100);
     p = puts_("e19.csv", longline);
@@ -280,9 +292,25 @@ static void test_csv_large(void)
 /* The reader's fast decimal path must give strtod's bits exactly. */
 static void test_csv_matches_strtod(void)
 {
-    static const char *edge[] = {"0.1", "-0", "+.5", "5.", "9007199254740992", "9007199254740993", "1e22", "1e23",
-                                 "1e-22", "1e-23", "123456789012345678", "1234567890123456789012", "0.000001",
-                                 "4.35", "2.2250738585072014e-308", "4.9e-324", "1E+2", "00012.50", "1e-400"};
+    static const char *edge[] = {"0.1",
+                                 "-0",
+                                 "+.5",
+                                 "5.",
+                                 "9007199254740992",
+                                 "9007199254740993",
+                                 "1e22",
+                                 "1e23",
+                                 "1e-22",
+                                 "1e-23",
+                                 "123456789012345678",
+                                 "1234567890123456789012",
+                                 "0.000001",
+                                 "4.35",
+                                 "2.2250738585072014e-308",
+                                 "4.9e-324",
+                                 "1E+2",
+                                 "00012.50",
+                                 "1e-400"};
     const int nedge = (int)(sizeof edge / sizeof *edge), n = 4000;
     char *text = malloc((size_t)n * 40), *t = text;
     char(*fields)[40] = malloc((size_t)n * sizeof *fields);
@@ -346,7 +374,8 @@ static size_t npy_bytes(unsigned char *out, int major, const char *dict, const v
     memcpy(out, "\x93NUMPY", 6);
     out[6] = (unsigned char)major;
     out[7] = 0;
-    for (size_t i = 0; i < lb; i++) out[8 + i] = (unsigned char)(hl >> (8 * i));
+    for (size_t i = 0; i < lb; i++)
+        out[8 + i] = (unsigned char)(hl >> (8 * i));
     memset(out + pre, ' ', hl);
     memcpy(out + pre, dict, strlen(dict));
     out[pre + hl - 1] = '\n';
@@ -368,8 +397,8 @@ static void test_npy_fixtures(void)
     CHECK(n == 128 + 48);
     lt_array *a = NULL;
     for (int major = 1; major <= 3; major++) {
-        const char *p = npy_file("fx.npy", major, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", d,
-                                 sizeof d);
+        const char *p =
+            npy_file("fx.npy", major, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", d, sizeof d);
         CHECK_OK(lt_npy_read(p, &a));
         CHECK(a && a->rows == 2 && a->cols == 3 && a->dtype == LT_F64 && a->height == 0 &&
               memcmp(a->data, d, sizeof d) == 0);
@@ -381,38 +410,36 @@ static void test_npy_fixtures(void)
         lt_array_free(a);
     }
     const float f[4] = {1.5f, -2, 0.25f, 8};
-    CHECK_OK(lt_npy_read(npy_file("f4.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", f, 16),
-                         &a));
+    CHECK_OK(
+        lt_npy_read(npy_file("f4.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", f, 16), &a));
     CHECK(a && a->rows == 4 && a->cols == 1 && a->dtype == LT_F32 && memcmp(a->data, f, 16) == 0);
     lt_array_free(a);
 
     unsigned char u[24];
-    for (int i = 0; i < 24; i++) u[i] = (unsigned char)(i * 10);
-    CHECK_OK(lt_npy_read(npy_file("u3.npy", 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4), }", u,
-                                  24),
+    for (int i = 0; i < 24; i++)
+        u[i] = (unsigned char)(i * 10);
+    CHECK_OK(lt_npy_read(npy_file("u3.npy", 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4), }", u, 24),
                          &a));
     CHECK(a && a->rows == 2 && a->cols == 12 && a->height == 3 && a->width == 4 && a->dtype == LT_U8 &&
           memcmp(a->data, u, 24) == 0);
     lt_array_free(a);
-    CHECK_OK(lt_npy_read(npy_file("u4.npy", 2, "{'descr': '<u1', 'fortran_order': False, 'shape': (2, 3, 2, 2), }",
-                                  u, 24),
-                         &a));
+    CHECK_OK(lt_npy_read(
+        npy_file("u4.npy", 2, "{'descr': '<u1', 'fortran_order': False, 'shape': (2, 3, 2, 2), }", u, 24), &a));
     CHECK(a && a->rows == 2 && a->cols == 12 && a->height == 0 && a->width == 0 && lt_array_get(a, 1, 11) == 230);
     lt_array_free(a);
     const unsigned char bools[3] = {0, 1, 2};
-    CHECK_OK(lt_npy_read(npy_file("b1.npy", 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", bools, 3),
-                         &a));
+    CHECK_OK(
+        lt_npy_read(npy_file("b1.npy", 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", bools, 3), &a));
     CHECK(a && a->dtype == LT_U8 && a->rows == 3 && lt_array_get(a, 1, 0) == 1 && lt_array_get(a, 2, 0) == 1);
     lt_array_free(a);
     /* Other writers: key order, double quotes, Python 2 longs, no padding
      * rules, no trailing comma. */
-    CHECK_OK(lt_npy_read(npy_file("odd.npy", 1, " { \"shape\" : ( 2L ,2L ) ,\"fortran_order\":False,'descr':\"<f4\"}",
-                                  f, 16),
-                         &a));
+    CHECK_OK(lt_npy_read(
+        npy_file("odd.npy", 1, " { \"shape\" : ( 2L ,2L ) ,\"fortran_order\":False,'descr':\"<f4\"}", f, 16), &a));
     CHECK(a && a->rows == 2 && a->cols == 2 && a->dtype == LT_F32 && lt_array_get(a, 1, 1) == 8);
     lt_array_free(a);
-    CHECK_OK(lt_npy_read(npy_file("empty.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }", d, 0),
-                         &a));
+    CHECK_OK(
+        lt_npy_read(npy_file("empty.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }", d, 0), &a));
     CHECK(a && a->rows == 0 && a->cols == 3);
     lt_array_free(a);
 }
@@ -425,7 +452,8 @@ static void test_npy_roundtrip(void)
         CHECK_OK(lt_array_create(5, 7, types[t], &a));
         unsigned char *raw = a->data;
         size_t nb = 35 * lt_dtype_size(types[t]);
-        for (size_t i = 0; i < nb; i++) raw[i] = (unsigned char)(i * 37 + 11);
+        for (size_t i = 0; i < nb; i++)
+            raw[i] = (unsigned char)(i * 37 + 11);
         if (types[t] == LT_F64) ((double *)a->data)[3] = NAN; /* NPY, unlike CSV, keeps NaN */
         CHECK_OK(lt_npy_write(P("rt.npy"), a));
         CHECK_OK(lt_npy_read(P("rt.npy"), &b));
@@ -448,11 +476,11 @@ static void test_npy_errors(void)
     const double d[8] = {0};
     lt_array *a = (lt_array *)1;
     const char *p;
-#define NPY_FAILS(dict, nbytes, code, ...)                                                                   \
-    do {                                                                                                     \
-        p = npy_file("bad.npy", 1, dict, d, nbytes);                                                         \
-        CHECK_FAILS(lt_npy_read(p, &a), code, M(__VA_ARGS__));                                               \
-        CHECK(a == NULL);                                                                                    \
+#define NPY_FAILS(dict, nbytes, code, ...)                                                                             \
+    do {                                                                                                               \
+        p = npy_file("bad.npy", 1, dict, d, nbytes);                                                                   \
+        CHECK_FAILS(lt_npy_read(p, &a), code, M(__VA_ARGS__));                                                         \
+        CHECK(a == NULL);                                                                                              \
     } while (0)
     NPY_FAILS("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", 16, LT_ERR_UNSUPPORTED,
               "%s: unsupported NPY dtype '<i8' (expected <f8, <f4 or |u1)", p);
@@ -498,8 +526,7 @@ static void test_npy_errors(void)
     CHECK_FAILS(lt_npy_read(p, &a), LT_ERR_UNSUPPORTED, M("%s: unsupported NPY version 4.0", p));
     buf[6] = 1;
     p = put("short_header.npy", buf, 40);
-    CHECK_FAILS(lt_npy_read(p, &a), LT_ERR_FORMAT,
-                M("%s: truncated NPY header (declares 118 bytes, file has 30)", p));
+    CHECK_FAILS(lt_npy_read(p, &a), LT_ERR_FORMAT, M("%s: truncated NPY header (declares 118 bytes, file has 30)", p));
     p = put("magic.npy", "\x93NUMPZ\x01\x00", 8);
     CHECK_FAILS(lt_npy_read(p, &a), LT_ERR_FORMAT, M("%s: not an NPY file", p));
     p = put("tiny.npy", "\x93NU", 3);
@@ -517,7 +544,8 @@ static const char *idx_file(const char *name, int gz, int type, int ndim, const 
     unsigned char buf[4096] = {0, 0, (unsigned char)type, (unsigned char)ndim};
     size_t len = 4;
     for (int i = 0; i < ndim; i++)
-        for (int k = 3; k >= 0; k--) buf[len++] = (unsigned char)(dims[i] >> (8 * k));
+        for (int k = 3; k >= 0; k--)
+            buf[len++] = (unsigned char)(dims[i] >> (8 * k));
     memcpy(buf + len, data, n);
     len += n;
     if (!gz) return put(name, buf, len);
@@ -533,7 +561,8 @@ static const char *idx_file(const char *name, int gz, int type, int ndim, const 
 static void test_idx(void)
 {
     unsigned char px[64];
-    for (int i = 0; i < 64; i++) px[i] = (unsigned char)(200 - i);
+    for (int i = 0; i < 64; i++)
+        px[i] = (unsigned char)(200 - i);
     lt_array *a = NULL;
     for (int gz = 0; gz < 2; gz++) {
         const uint32_t d1[1] = {5}, d2[2] = {3, 5}, d3[3] = {2, 3, 4};
@@ -587,7 +616,8 @@ static void test_idx(void)
 static void test_idx_gzip_damage(void)
 {
     unsigned char px[600], gzb[2048];
-    for (int i = 0; i < 600; i++) px[i] = (unsigned char)(i * i);
+    for (int i = 0; i < 600; i++)
+        px[i] = (unsigned char)(i * i);
     const uint32_t d[3] = {6, 10, 10};
     const char *p = idx_file("good.gz", 1, 8, 3, d, px, 600);
     long n = slurp(p, gzb, sizeof gzb);
@@ -665,7 +695,8 @@ static void test_atomic(void)
     lt_atomic_abort(NULL);
 
     p = P("no/such/dir/out.csv");
-    CHECK_FAILS(lt_atomic_open(p, &f), LT_ERR_IO, M("%s: cannot create a temporary file: No such file or directory", p));
+    CHECK_FAILS(lt_atomic_open(p, &f), LT_ERR_IO,
+                M("%s: cannot create a temporary file: No such file or directory", p));
     CHECK(f == NULL);
     CHECK_FAILS(lt_atomic_open(P("trailing/"), &f), LT_ERR_INVALID, "not a file name");
     /* Commit fails when the rename does (target is a directory): the
@@ -710,7 +741,8 @@ static void test_data_dispatch(void)
     CHECK(f == LT_FMT_CSV);
     CHECK_OK(lt_format_parse("auto", &f));
     CHECK(f == LT_FMT_AUTO);
-    CHECK_FAILS(lt_format_parse("xls", &f), LT_ERR_INVALID, "unknown data format 'xls' (expected csv, npy, idx or auto)");
+    CHECK_FAILS(lt_format_parse("xls", &f), LT_ERR_INVALID,
+                "unknown data format 'xls' (expected csv, npy, idx or auto)");
 
     lt_array *a, *b = NULL;
     CHECK_OK(lt_array_create(2, 2, LT_F32, &a));

@@ -72,15 +72,23 @@ lt_status lt_array_to_f64(const lt_array *a, int finite_check, lt_array **out)
     b->width = a->width;
     double *x = b->data;
     size_t n = a->rows * a->cols;
-    for (size_t i = 0; i < n; i++) {
-        double v = lt_array_get(a, i / (a->cols ? a->cols : 1), i % (a->cols ? a->cols : 1));
-        if (finite_check && !isfinite(v)) {
-            lt_array_free(b);
-            return lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is %s (expected a finite number)",
-                           i / a->cols + 1, i % a->cols + 1, isnan(v) ? "NaN" : "infinite");
-        }
-        x[i] = v;
+    switch (a->dtype) {
+    case LT_F64: memcpy(x, a->data, n * sizeof(double)); break;
+    case LT_F32:
+        for (size_t i = 0; i < n; i++) x[i] = ((const float *)a->data)[i];
+        break;
+    case LT_U8:
+        for (size_t i = 0; i < n; i++) x[i] = ((const uint8_t *)a->data)[i];
+        break;
     }
+    if (finite_check)
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(x[i])) {
+                lt_status st = lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is %s (expected a finite number)",
+                                       i / a->cols + 1, i % a->cols + 1, isnan(x[i]) ? "NaN" : "infinite");
+                lt_array_free(b);
+                return st;
+            }
     *out = b;
     return LT_OK;
 }

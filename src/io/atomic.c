@@ -87,7 +87,10 @@ done:
     return st;
 }
 
-void *lt_atomic_stream(lt_atomic_file *f) { return f ? f->fp : NULL; }
+void *lt_atomic_stream(lt_atomic_file *f)
+{
+    return f ? f->fp : NULL;
+}
 
 lt_status lt_atomic_commit(lt_atomic_file *f)
 {

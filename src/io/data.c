@@ -75,7 +75,6 @@ lt_status lt_data_write(const char *path, const lt_array *a)
     case LT_FMT_CSV: return lt_csv_write(path, a, NULL);
     case LT_FMT_NPY: return lt_npy_write(path, a);
     default:
-        return lt_fail(LT_ERR_INVALID, "%s: cannot tell the output format from the name (expected .csv or .npy)",
-                       path);
+        return lt_fail(LT_ERR_INVALID, "%s: cannot tell the output format from the name (expected .csv or .npy)", path);
     }
 }

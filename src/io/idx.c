@@ -121,10 +121,14 @@ lt_status lt_idx_read(const char *path, lt_array **out)
         goto done;
     }
     if (len != nbytes) {
-        st = len < nbytes ? lt_fail(LT_ERR_FORMAT, "%s: truncated: header declares %zu bytes of data at offset %zu, "
-                                                   "file has %zu", path, nbytes, offset, len)
-                          : lt_fail(LT_ERR_FORMAT, "%s: trailing data at offset %zu: header declares %zu bytes of "
-                                                   "data, file has more", path, offset + nbytes, nbytes);
+        st = len < nbytes ? lt_fail(LT_ERR_FORMAT,
+                                    "%s: truncated: header declares %zu bytes of data at offset %zu, "
+                                    "file has %zu",
+                                    path, nbytes, offset, len)
+                          : lt_fail(LT_ERR_FORMAT,
+                                    "%s: trailing data at offset %zu: header declares %zu bytes of "
+                                    "data, file has more",
+                                    path, offset + nbytes, nbytes);
         goto done;
     }
 

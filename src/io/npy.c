@@ -59,7 +59,8 @@ static void swap_bytes(void *data, size_t n, size_t size)
 
 static void skip_ws(cursor *c)
 {
-    while (c->p < c->e && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
+    while (c->p < c->e && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
 }
 
 static int eat(cursor *c, char ch)
@@ -80,7 +81,8 @@ static int parse_str(cursor *c, const char **s, size_t *n)
     if (c->p >= c->e || (*c->p != '\'' && *c->p != '"')) return 0;
     char q = *c->p++;
     *s = c->p;
-    while (c->p < c->e && *c->p != q) c->p += (*c->p == '\\' && c->p + 1 < c->e) ? 2 : 1;
+    while (c->p < c->e && *c->p != q)
+        c->p += (*c->p == '\\' && c->p + 1 < c->e) ? 2 : 1;
     if (c->p >= c->e) return 0;
     *n = (size_t)(c->p - *s);
     c->p++;
@@ -127,9 +129,8 @@ static lt_status parse_header(const char *path, const char *text, size_t len, np
         const char *k;
         size_t kn;
         if (!parse_str(&c, &k, &kn) || !eat(&c, ':'))
-            return lt_fail(LT_ERR_FORMAT, "%s: NPY header: expected 'key': at byte %zu", path,
-                           (size_t)(c.p - text));
-        int bit = (kn == 5 && !memcmp(k, "descr", 5))           ? 1
+            return lt_fail(LT_ERR_FORMAT, "%s: NPY header: expected 'key': at byte %zu", path, (size_t)(c.p - text));
+        int bit = (kn == 5 && !memcmp(k, "descr", 5))             ? 1
                   : (kn == 13 && !memcmp(k, "fortran_order", 13)) ? 2
                   : (kn == 5 && !memcmp(k, "shape", 5))           ? 4
                                                                   : 0;
@@ -174,7 +175,8 @@ static lt_status parse_header(const char *path, const char *text, size_t len, np
 static uint32_t le_u32(const uint8_t *b, int nbytes)
 {
     uint32_t v = 0;
-    for (int i = nbytes - 1; i >= 0; i--) v = v << 8 | b[i];
+    for (int i = nbytes - 1; i >= 0; i--)
+        v = v << 8 | b[i];
     return v;
 }
 
@@ -198,8 +200,8 @@ lt_status lt_npy_read(const char *path, lt_array **out)
     }
     int lenbytes = pre[6] == 1 ? 2 : (pre[6] == 2 || pre[6] == 3) ? 4 : 0;
     if (!lenbytes || pre[7] != 0) {
-        st = lt_fail(LT_ERR_UNSUPPORTED, "%s: unsupported NPY version %u.%u (expected 1.0, 2.0 or 3.0)", path,
-                     pre[6], pre[7]);
+        st = lt_fail(LT_ERR_UNSUPPORTED, "%s: unsupported NPY version %u.%u (expected 1.0, 2.0 or 3.0)", path, pre[6],
+                     pre[7]);
         goto done;
     }
     if (fread(pre + 8, 1, (size_t)lenbytes, fp) != (size_t)lenbytes) {
@@ -275,15 +277,16 @@ lt_status lt_npy_read(const char *path, lt_array **out)
         a->width = h.dims[2];
     }
     if ((got = fread(a->data, 1, nbytes, fp)) != nbytes || fgetc(fp) != EOF) {
-        st = ferror(fp) ? lt_fail(LT_ERR_IO, "%s: read error: %s", path, strerror(errno))
-                        : lt_fail(LT_ERR_FORMAT, "%s: %s: header declares %zu bytes of data, file has %s%zu", path,
-                                  got < nbytes ? "truncated" : "trailing data", nbytes, got < nbytes ? "" : "more than ",
-                                  got);
+        st = ferror(fp)
+                 ? lt_fail(LT_ERR_IO, "%s: read error: %s", path, strerror(errno))
+                 : lt_fail(LT_ERR_FORMAT, "%s: %s: header declares %zu bytes of data, file has %s%zu", path,
+                           got < nbytes ? "truncated" : "trailing data", nbytes, got < nbytes ? "" : "more than ", got);
         goto done;
     }
     if (npy_dtypes[k].is_bool) {
         uint8_t *b = a->data;
-        for (size_t i = 0; i < nbytes; i++) b[i] = b[i] != 0;
+        for (size_t i = 0; i < nbytes; i++)
+            b[i] = b[i] != 0;
     }
     if (esize > 1 && !host_is_le()) swap_bytes(a->data, nbytes / esize, esize);
     *out = a;
@@ -305,8 +308,8 @@ lt_status lt_npy_write(const char *path, const lt_array *a)
 
     /* numpy pads so that the data starts on a 64-byte boundary (for mmap). */
     char hdr[192];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr,
-                     a->rows, a->cols);
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }", descr, a->rows,
+                     a->cols);
     size_t hlen = (size_t)n + 1;
     hlen += (64 - (10 + hlen) % 64) % 64;
     memset(hdr + n, ' ', hlen - 1 - (size_t)n);
