@@ -45,11 +45,11 @@ static size_t cov_len(lt_cov_type c, size_t k, size_t d)
  * is a difference of terms of the array's own magnitude, so its rounding
  * error is absolute, of order eps * scale, and a pure relative test would
  * fail on noise. Reports the worst entry. NaN always fails. */
-static void check_array(const char *tag, const char *what, const double *got, const double *want,
-                        size_t n, double rtol)
+static void check_array(const char *tag, const char *what, const double *got, const double *want, size_t n, double rtol)
 {
     double scale = 0.0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(want[i]));
     size_t worst = 0;
     double worst_err = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -61,8 +61,8 @@ static void check_array(const char *tag, const char *what, const double *got, co
             worst = i;
         }
     }
-    CHECK_MSG(worst_err <= rtol, "%s %s[%zu]: %.17g vs sklearn %.17g (error %.3g, rtol %g)", tag, what,
-              worst, n ? got[worst] : 0.0, n ? want[worst] : 0.0, worst_err, rtol);
+    CHECK_MSG(worst_err <= rtol, "%s %s[%zu]: %.17g vs sklearn %.17g (error %.3g, rtol %g)", tag, what, worst,
+              n ? got[worst] : 0.0, n ? want[worst] : 0.0, worst_err, rtol);
 }
 
 /* The header's two initial forms agree: init_covs * init_precs = I. */
@@ -83,7 +83,8 @@ static void test_reference_consistent(void)
                 for (size_t i = 0; i < d; i++)
                     for (size_t j = 0; j < d; j++) {
                         double s = 0.0;
-                        for (size_t l = 0; l < d; l++) s += S[i * d + l] * P[l * d + j];
+                        for (size_t l = 0; l < d; l++)
+                            s += S[i * d + l] * P[l * d + j];
                         worst = fmax(worst, fabs(s - (i == j ? 1.0 : 0.0)));
                     }
             }
@@ -100,8 +101,7 @@ static void run_case(const gmm_ref_case *rc, int threads)
 {
     const size_t n = GMM_REF_N, d = GMM_REF_D, k = GMM_REF_K;
     char tag[64];
-    snprintf(tag, sizeof tag, "%s max_iter=%zu reg_covar=%g threads=%d", rc->cov, rc->max_iter,
-             rc->reg_covar, threads);
+    snprintf(tag, sizeof tag, "%s max_iter=%zu reg_covar=%g threads=%d", rc->cov, rc->max_iter, rc->reg_covar, threads);
 
     lt_cov_type cov;
     lt_gmm *init = NULL, *m = NULL;
@@ -136,8 +136,8 @@ static void run_case(const gmm_ref_case *rc, int threads)
     CHECK_MSG(s == LT_OK, "%s: fit: %s", tag, lt_last_error());
     if (s != LT_OK) goto done;
 
-    CHECK_MSG(m->k == k && m->d == d && m->cov == cov, "%s: fitted model has k=%zu d=%zu cov=%d", tag,
-              m->k, m->d, (int)m->cov);
+    CHECK_MSG(m->k == k && m->d == d && m->cov == cov, "%s: fitted model has k=%zu d=%zu cov=%d", tag, m->k, m->d,
+              (int)m->cov);
     if (!(m->k == k && m->d == d && m->cov == cov)) goto done;
     CHECK_MSG(m->n_iter == rc->n_iter, "%s: n_iter %zu, sklearn %zu", tag, m->n_iter, rc->n_iter);
     check_array(tag, "weights", m->weights, rc->weights, k, RTOL);
@@ -160,12 +160,14 @@ done:
 
 static void test_against_sklearn_1_thread(void)
 {
-    for (size_t c = 0; c < GMM_REF_N_CASES; c++) run_case(&gmm_ref_cases[c], 1);
+    for (size_t c = 0; c < GMM_REF_N_CASES; c++)
+        run_case(&gmm_ref_cases[c], 1);
 }
 
 static void test_against_sklearn_2_threads(void)
 {
-    for (size_t c = 0; c < GMM_REF_N_CASES; c++) run_case(&gmm_ref_cases[c], 2);
+    for (size_t c = 0; c < GMM_REF_N_CASES; c++)
+        run_case(&gmm_ref_cases[c], 2);
 }
 
 int main(void)

@@ -18,6 +18,9 @@
 #ifndef LT_GMM_SKLEARN_REF_H
 #define LT_GMM_SKLEARN_REF_H
 
+/* Generated: kept byte-identical to the generator's output. */
+// clang-format off
+
 #include <stddef.h>
 
 #define GMM_REF_SKLEARN_VERSION "1.2.1"
@@ -1864,5 +1867,7 @@ static const gmm_ref_case gmm_ref_cases[] = {
 };
 
 #define GMM_REF_N_CASES (sizeof gmm_ref_cases / sizeof gmm_ref_cases[0])
+
+// clang-format on
 
 #endif

@@ -192,6 +192,7 @@ def main():
         " */\n" % (sklearn.__version__, np.__version__, K, N, D)
     )
     out.append("#ifndef LT_GMM_SKLEARN_REF_H\n#define LT_GMM_SKLEARN_REF_H\n\n")
+    out.append("/* Generated: kept byte-identical to the generator's output. */\n// clang-format off\n\n")
     out.append("#include <stddef.h>\n\n")
     out.append('#define GMM_REF_SKLEARN_VERSION "%s"\n' % sklearn.__version__)
     out.append('#define GMM_REF_NUMPY_VERSION "%s"\n' % np.__version__)
@@ -249,7 +250,7 @@ def main():
         )
     out.append("};\n\n")
     out.append("#define GMM_REF_N_CASES (sizeof gmm_ref_cases / sizeof gmm_ref_cases[0])\n\n")
-    out.append("#endif\n")
+    out.append("// clang-format on\n\n#endif\n")
 
     with open(os.path.join(HERE, "gmm_sklearn_ref.h"), "w") as f:
         f.write("".join(out))
