@@ -58,12 +58,14 @@ extern double exp(double);
 /* Hot loops are compiled twice, for AVX2 machines and for any x86-64, and
  * the loader picks one; the choice is per machine, never per thread count. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(LT_NO_CLONES)
-#define LT_HOT __attribute__((target_clones("avx2", "default")))
+#define LT_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define LT_HOT
 #endif
 
-#define CHUNK 256       /* rows per GEMM call */
+#define CHUNK 1024      /* rows per GEMM call, at most (see chunk_rows) */
+#define FULL_COLS 256   /* full covariance: columns of X [P_j ... P_j+g] per GEMM, so the
+                           product of a chunk stays in the L2 cache */
 #define MAX_BLOCKS 64   /* blocks of rows reduced in a fixed order */
 #define LOG_2PI 1.8378770664093454835606594728112
 
@@ -259,7 +261,7 @@ typedef struct estep {
     size_t k, d;
     lt_cov_type cov;
     double *logw;  /* k: log pi_k + log det P_k - d/2 log 2pi */
-    double *A;     /* full: d x (k d) stacked P_k; tied: d x d P; diag: k x d precisions */
+    double *A;     /* full: d x (k d) stacked P_k; tied: d x d P; diag: k x 2d [prec, -2 mu prec] */
     double *B;     /* full/tied: k x d mu_k P_k; diag: k x d mu*prec; spherical: k x d mu*prec */
     double *c;     /* k: ||mu P||^2 (diag/spherical/tied) */
     double *sph;   /* spherical: k precisions */
@@ -285,7 +287,7 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift)
     e->B = lt_calloc(k * d, sizeof(double));
     e->c = lt_calloc(k, sizeof(double));
     e->sph = lt_calloc(k, sizeof(double));
-    size_t alen = m->cov == LT_COV_FULL ? k * d * d : m->cov == LT_COV_TIED ? d * d : k * d;
+    size_t alen = m->cov == LT_COV_FULL ? k * d * d : m->cov == LT_COV_TIED ? d * d : 2 * k * d;
     e->A = lt_calloc(alen, sizeof(double));
     double *mu = lt_calloc(d, sizeof(double));
     if (!e->logw || !e->B || !e->c || !e->sph || !e->A || !mu) {
@@ -312,7 +314,8 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift)
         case LT_COV_DIAG:
             for (size_t t = 0; t < d; t++) {
                 double p = m->prec_chol[j * d + t] * m->prec_chol[j * d + t];
-                e->A[j * d + t] = p;
+                e->A[j * 2 * d + t] = p;
+                e->A[j * 2 * d + d + t] = -2.0 * mu[t] * p;
                 b[t] = mu[t] * p;
                 e->c[j] += mu[t] * mu[t] * p;
             }
@@ -332,6 +335,18 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift)
     free(mu);
     return LT_OK;
 }
+
+/* Components per GEMM in the full-covariance E-step. */
+static size_t full_group(size_t k, size_t d)
+{
+    size_t g = FULL_COLS / d;
+    return g < 1 ? 1 : g > k ? k : g;
+}
+
+/* Rows per chunk: large for the cheap diagonal kernels (fewer, bigger GEMM
+ * calls), smaller where each row expands into k d products. The partition
+ * is fixed by the model's shape alone. */
+static size_t chunk_rows(lt_cov_type cov) { return cov == LT_COV_FULL || cov == LT_COV_TIED ? 256 : CHUNK; }
 
 /* Per-thread scratch for one chunk. */
 typedef struct work {
@@ -354,7 +369,8 @@ static void work_free(work *w)
 static int work_init(work *w, size_t k, size_t d)
 {
     memset(w, 0, sizeof *w);
-    size_t ylen = CHUNK * (k * d > d ? k * d : d);
+    size_t g = full_group(k, d);
+    size_t ylen = CHUNK * (g * d > 2 * d ? g * d : 2 * d);
     w->x = malloc(CHUNK * d * sizeof(double));
     w->y = malloc(ylen * sizeof(double));
     w->L = malloc(CHUNK * k * sizeof(double));
@@ -377,20 +393,24 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
     double *x = w->x, *L = w->L;
     switch (e->cov) {
     case LT_COV_FULL: {
-        /* Y = X [P_1 .. P_K]: nb x kd */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)(k * d), (int)d, 1.0, x, (int)d,
-                    e->A, (int)(k * d), 0.0, w->y, (int)(k * d));
-        for (size_t i = 0; i < nb; i++) {
-            const double *y = w->y + i * k * d;
-            for (size_t j = 0; j < k; j++) {
-                const double *b = e->B + j * d, *yj = y + j * d;
-                double s = 0.0;
+        /* Y = X [P_j .. P_j+g]: nb x g d, a group of components at a time */
+        size_t g = full_group(k, d);
+        for (size_t j0 = 0; j0 < k; j0 += g) {
+            size_t gn = k - j0 < g ? k - j0 : g;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)(gn * d), (int)d, 1.0, x, (int)d,
+                        e->A + j0 * d, (int)(k * d), 0.0, w->y, (int)(gn * d));
+            for (size_t i = 0; i < nb; i++) {
+                const double *y = w->y + i * gn * d;
+                for (size_t jj = 0; jj < gn; jj++) {
+                    const double *b = e->B + (j0 + jj) * d, *yj = y + jj * d;
+                    double s = 0.0;
 #pragma omp simd reduction(+ : s)
-                for (size_t t = 0; t < d; t++) {
-                    double v = yj[t] - b[t];
-                    s += v * v;
+                    for (size_t t = 0; t < d; t++) {
+                        double v = yj[t] - b[t];
+                        s += v * v;
+                    }
+                    L[i * k + j0 + jj] = e->logw[j0 + jj] - 0.5 * s;
                 }
-                L[i * k + j] = e->logw[j] - 0.5 * s;
             }
         }
         break;
@@ -414,12 +434,15 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
         break;
     }
     case LT_COV_DIAG: {
-        for (size_t i = 0; i < nb * d; i++) w->y[i] = x[i] * x[i];
-        /* L = X^2 Prec^T - 2 X (mu Prec)^T */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0, w->y, (int)d, e->A,
-                    (int)d, 0.0, L, (int)k);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, -2.0, x, (int)d, e->B,
-                    (int)d, 1.0, L, (int)k);
+        /* L = [X^2, X] [Prec, -2 mu Prec]^T in one GEMM */
+        for (size_t i = 0; i < nb; i++)
+            for (size_t t = 0; t < d; t++) {
+                double v = x[i * d + t];
+                w->y[i * 2 * d + t] = v * v;
+                w->y[i * 2 * d + d + t] = v;
+            }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)(2 * d), 1.0, w->y, (int)(2 * d),
+                    e->A, (int)(2 * d), 0.0, L, (int)k);
         for (size_t i = 0; i < nb; i++)
 #pragma omp simd
             for (size_t j = 0; j < k; j++) L[i * k + j] = e->logw[j] - 0.5 * pos(L[i * k + j] + e->c[j]);
@@ -602,6 +625,7 @@ static lt_status run_pass(pass *p)
     size_t n = p->n, d = p->d, k = p->k;
     if (p->want_stats) stats_zero(p->blocks, p->nblocks, p->cov, k, d);
     int failed = 0;
+    size_t rows = chunk_rows(p->cov);
     int blas = lt_blas_single_begin();
 #pragma omp parallel num_threads(lt_threads(p->threads))
     {
@@ -619,8 +643,8 @@ static lt_status run_pass(pass *p)
             lt_rng rng;
             if (p->mode == RESP_RANDOM) lt_rng_stream(&rng, p->seed, b);
             stats *s = p->want_stats ? &p->blocks[b] : NULL;
-            for (size_t r0 = lo; r0 < hi; r0 += CHUNK) {
-                size_t nb = hi - r0 < CHUNK ? hi - r0 : CHUNK;
+            for (size_t r0 = lo; r0 < hi; r0 += rows) {
+                size_t nb = hi - r0 < rows ? hi - r0 : rows;
                 for (size_t i = 0; i < nb; i++)
                     for (size_t t = 0; t < d; t++) w.x[i * d + t] = p->X[(r0 + i) * d + t] - p->shift[t];
                 chunk_resp(p, &w, r0, nb, &rng, lse);
