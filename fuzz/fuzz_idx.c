@@ -1,8 +1,9 @@
-/* libFuzzer target for lt_idx_read (see fuzz_csv.c for the temp file). The
+/* libFuzzer target for lt_idx_read (fuzz_file.h makes the temp file). The
  * first input byte picks the route: odd means the rest is gzip-compressed
  * before writing, so the inflate path sees every header the fuzzer invents
  * (raw inputs also reach zlib whenever they start with the gzip magic). */
 #include "latent/io.h"
+#include "fuzz_file.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -10,24 +11,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char path[] = "/tmp/lt_fuzz_idx_XXXXXX";
-
-static void remove_temp(void)
-{
-    unlink(path);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
-    if (!ready) {
-        int fd = mkstemp(path);
-        if (fd < 0) abort();
-        close(fd);
-        atexit(remove_temp);
-        ready = 1;
-    }
+    const char *path = fuzz_file(NULL, 0);
     if (size == 0) return 0;
     int gz = data[0] & 1;
     data++, size--;

@@ -1,31 +1,16 @@
-/* libFuzzer target for lt_npy_read (see fuzz_csv.c for the temp file). */
+/* libFuzzer target for lt_npy_read (fuzz_file.h makes the temp file). */
 #include "latent/io.h"
+#include "fuzz_file.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static char path[] = "/tmp/lt_fuzz_npy_XXXXXX";
-
-static void remove_temp(void)
-{
-    unlink(path);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
-    if (!ready) {
-        int fd = mkstemp(path);
-        if (fd < 0) abort();
-        close(fd);
-        atexit(remove_temp);
-        ready = 1;
-    }
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
+    const char *path = fuzz_file(data, size);
 
     lt_array *a = NULL;
     if (lt_npy_read(path, &a) == LT_OK) {

@@ -143,6 +143,15 @@ static void test_bad_input(void)
     EXPECT_FAIL("fit gmm three.csv -k 5 -o out.safetensors", 1, "exceeds the number of samples", "out.safetensors");
     EXPECT_FAIL("fit gmm missing.csv -k 1 -o out.safetensors", 1, "missing.csv", "out.safetensors");
     EXPECT_FAIL("fit gmm data.csv -k 1 -o nodir/out.safetensors", 1, "nodir", "nodir");
+    /* sample weights: one per sample, non-negative */
+    put("w_short.csv", "1\n2\n");
+    put("w_neg.csv", "1\n-1\n1\n");
+    EXPECT_FAIL("fit gmm three.csv -k 1 --sample-weights w_short.csv -o out.safetensors", 1, "w_short.csv",
+                "out.safetensors");
+    EXPECT_FAIL("fit gmm three.csv -k 1 --sample-weights w_neg.csv -o out.safetensors", 1, "sample weight 2",
+                "out.safetensors");
+    put("w_ok.csv", "1\n0.5\n2\n");
+    CHECK(run("fit gmm three.csv -k 1 --cov diag --sample-weights w_ok.csv -o wok.safetensors") == 0);
     /* wrong dimension for a model */
     CHECK(run("fit gmm data.csv -k 2 -o m.safetensors") == 0);
     EXPECT_FAIL("score m.safetensors three.csv", 1, "3 columns but the model was fitted on 2", NULL);

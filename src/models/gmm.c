@@ -54,6 +54,8 @@
  * variants to the standard function. */
 #pragma omp declare simd notinbranch
 extern double exp(double);
+#pragma omp declare simd notinbranch
+extern double log(double);
 
 /* Hot loops are compiled twice, for AVX2 machines and for any x86-64, and
  * the loader picks one; the choice is per machine, never per thread count. */
@@ -67,6 +69,9 @@ extern double exp(double);
 #define FULL_COLS 256   /* full covariance: columns of X [P_j ... P_j+g] per GEMM, so the
                            product of a chunk stays in the L2 cache */
 #define MAX_BLOCKS 64   /* blocks of rows reduced in a fixed order */
+#define PACKED_MAX_D 32 /* full covariance: second moments by one packed GEMM up to this d
+                           (measured: faster than per-component rank updates below it) */
+#define KPP_MAX_TRIALS 16 /* k-means++ candidates per centre: 2 + log k, at most this */
 #define LOG_2PI 1.8378770664093454835606594728112
 
 /* ---------------------------------------------------------------- basics */
@@ -354,7 +359,10 @@ typedef struct work {
     double *y;   /* CHUNK x max(k d, d): projections, or x^2 */
     double *L;   /* CHUNK x k: log-joint, then responsibilities */
     double *sq;  /* CHUNK: ||x||^2 or ||xP||^2 */
-    double *xs;  /* CHUNK x d: rows scaled by sqrt(r) (full M-step) */
+    double *mx;  /* CHUNK: row maxima of L */
+    double *xs;  /* CHUNK x d: rows scaled by sqrt(r) (full M-step, large d) */
+    double *xx;  /* rows x d(d+1)/2: packed x x^T (full M-step, small d) */
+    double *T;   /* k x d(d+1)/2: their weighted sums for one chunk (diag: k x 2d) */
 } work;
 
 static void work_free(work *w)
@@ -363,10 +371,14 @@ static void work_free(work *w)
     free(w->y);
     free(w->L);
     free(w->sq);
+    free(w->mx);
     free(w->xs);
+    free(w->xx);
+    free(w->T);
+    memset(w, 0, sizeof *w); /* safe to free twice */
 }
 
-static int work_init(work *w, size_t k, size_t d)
+static int work_init(work *w, size_t k, size_t d, lt_cov_type cov)
 {
     memset(w, 0, sizeof *w);
     size_t g = full_group(k, d);
@@ -375,8 +387,25 @@ static int work_init(work *w, size_t k, size_t d)
     w->y = malloc(ylen * sizeof(double));
     w->L = malloc(CHUNK * k * sizeof(double));
     w->sq = malloc(CHUNK * sizeof(double));
+    w->mx = malloc(CHUNK * sizeof(double));
     w->xs = malloc(CHUNK * d * sizeof(double));
-    if (!w->x || !w->y || !w->L || !w->sq || !w->xs) {
+    if (cov == LT_COV_DIAG) {
+        w->T = malloc(k * 2 * d * sizeof(double));
+        if (!w->T) {
+            work_free(w);
+            return 1;
+        }
+    }
+    if (cov == LT_COV_FULL && d <= PACKED_MAX_D) {
+        size_t tri = d * (d + 1) / 2;
+        w->xx = malloc(chunk_rows(cov) * tri * sizeof(double));
+        w->T = malloc(k * tri * sizeof(double));
+        if (!w->xx || !w->T) {
+            work_free(w);
+            return 1;
+        }
+    }
+    if (!w->x || !w->y || !w->L || !w->sq || !w->mx || !w->xs) {
         work_free(w);
         return 1;
     }
@@ -386,7 +415,8 @@ static int work_init(work *w, size_t k, size_t d)
 /* Squared distances are >= 0; rounding in the expanded form can dip below. */
 static inline double pos(double v) { return v > 0.0 ? v : 0.0; }
 
-/* log pi_k + log N(x_i | k) for nb centred rows in w->x, into w->L (nb x k). */
+/* log pi_k + log N(x_i | k) for nb centred rows in w->x, into w->L (nb x k),
+ * and the maximum of each row into w->mx. */
 LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
 {
     size_t k = e->k, d = e->d;
@@ -395,6 +425,7 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
     case LT_COV_FULL: {
         /* Y = X [P_j .. P_j+g]: nb x g d, a group of components at a time */
         size_t g = full_group(k, d);
+        for (size_t i = 0; i < nb; i++) w->mx[i] = -INFINITY;
         for (size_t j0 = 0; j0 < k; j0 += g) {
             size_t gn = k - j0 < g ? k - j0 : g;
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)(gn * d), (int)d, 1.0, x, (int)d,
@@ -409,7 +440,9 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
                         double v = yj[t] - b[t];
                         s += v * v;
                     }
-                    L[i * k + j0 + jj] = e->logw[j0 + jj] - 0.5 * s;
+                    double v = e->logw[j0 + jj] - 0.5 * s;
+                    L[i * k + j0 + jj] = v;
+                    if (v > w->mx[i]) w->mx[i] = v;
                 }
             }
         }
@@ -426,26 +459,32 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
         /* L = Y B^T, then the squared distance ||y||^2 - 2 y.b + ||b||^2 */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, 1.0, w->y, (int)d, e->B,
                     (int)d, 0.0, L, (int)k);
-        for (size_t i = 0; i < nb; i++)
+        for (size_t i = 0; i < nb; i++) {
+            double mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
             for (size_t j = 0; j < k; j++) {
-                double s = pos(w->sq[i] - 2.0 * L[i * k + j] + e->c[j]);
-                L[i * k + j] = e->logw[j] - 0.5 * s;
+                double v = e->logw[j] - 0.5 * pos(w->sq[i] - 2.0 * L[i * k + j] + e->c[j]);
+                L[i * k + j] = v;
+                mx = v > mx ? v : mx;
             }
+            w->mx[i] = mx;
+        }
         break;
     }
     case LT_COV_DIAG: {
-        /* L = [X^2, X] [Prec, -2 mu Prec]^T in one GEMM */
-        for (size_t i = 0; i < nb; i++)
-            for (size_t t = 0; t < d; t++) {
-                double v = x[i * d + t];
-                w->y[i * 2 * d + t] = v * v;
-                w->y[i * 2 * d + d + t] = v;
-            }
+        /* L = [X^2, X] [Prec, -2 mu Prec]^T in one GEMM (load_chunk made y) */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)(2 * d), 1.0, w->y, (int)(2 * d),
                     e->A, (int)(2 * d), 0.0, L, (int)k);
-        for (size_t i = 0; i < nb; i++)
-#pragma omp simd
-            for (size_t j = 0; j < k; j++) L[i * k + j] = e->logw[j] - 0.5 * pos(L[i * k + j] + e->c[j]);
+        for (size_t i = 0; i < nb; i++) {
+            double mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+            for (size_t j = 0; j < k; j++) {
+                double v = e->logw[j] - 0.5 * pos(L[i * k + j] + e->c[j]);
+                L[i * k + j] = v;
+                mx = v > mx ? v : mx;
+            }
+            w->mx[i] = mx;
+        }
         break;
     }
     case LT_COV_SPHERICAL: {
@@ -456,38 +495,51 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
         }
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)d, -2.0, x, (int)d, e->B,
                     (int)d, 0.0, L, (int)k);
-        for (size_t i = 0; i < nb; i++)
-            for (size_t j = 0; j < k; j++)
-                L[i * k + j] = e->logw[j] - 0.5 * pos(w->sq[i] * e->sph[j] + L[i * k + j] + e->c[j]);
+        for (size_t i = 0; i < nb; i++) {
+            double mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+            for (size_t j = 0; j < k; j++) {
+                double v = e->logw[j] - 0.5 * pos(w->sq[i] * e->sph[j] + L[i * k + j] + e->c[j]);
+                L[i * k + j] = v;
+                mx = v > mx ? v : mx;
+            }
+            w->mx[i] = mx;
+        }
         break;
     }
     }
 }
 
-/* Normalise rows of L (nb x k) into responsibilities; returns log p(x_i) in
- * lse. The exponentials of the whole chunk go through one vector loop. */
-LT_HOT static void normalise_rows(double *L, size_t nb, size_t k, double *lse)
+/* Normalise rows of L (nb x k, row maxima given) into responsibilities
+ * (when `normalise`; else leave exp(L - max)); returns log p(x_i) in lse. */
+LT_HOT static void normalise_rows(double *L, const double *rowmax, size_t nb, size_t k, double *lse, int normalise)
 {
+    double sum[CHUNK];
     for (size_t i = 0; i < nb; i++) {
-        double *r = L + i * k, mx = -INFINITY;
-        for (size_t j = 0; j < k; j++) mx = r[j] > mx ? r[j] : mx;
-        /* a row no component can explain (all -inf) is spread evenly */
+        double *r = L + i * k, mx = rowmax[i];
         lse[i] = mx;
-        double sub = mx == -INFINITY ? 0.0 : mx;
-#pragma omp simd
-        for (size_t j = 0; j < k; j++) r[j] = mx == -INFINITY ? 0.0 : r[j] - sub;
+        if (mx == -INFINITY) { /* no component can explain it: spread evenly */
+            for (size_t j = 0; j < k; j++) r[j] = 1.0;
+            sum[i] = (double)k;
+            continue;
+        }
+        double s = 0.0;
+#pragma omp simd reduction(+ : s)
+        for (size_t j = 0; j < k; j++) {
+            double e = exp(r[j] - mx);
+            r[j] = e;
+            s += e;
+        }
+        sum[i] = s;
     }
-    size_t nk = nb * k;
 #pragma omp simd
-    for (size_t q = 0; q < nk; q++) L[q] = exp(L[q]);
-    for (size_t i = 0; i < nb; i++) {
-        double *r = L + i * k, s = 0.0;
-        for (size_t j = 0; j < k; j++) s += r[j];
-        double inv = 1.0 / s;
+    for (size_t i = 0; i < nb; i++) lse[i] += log(sum[i]); /* -inf stays -inf */
+    if (normalise)
+        for (size_t i = 0; i < nb; i++) {
+            double *r = L + i * k, inv = 1.0 / sum[i];
 #pragma omp simd
-        for (size_t j = 0; j < k; j++) r[j] *= inv;
-        if (lse[i] != -INFINITY) lse[i] += log(s);
-    }
+            for (size_t j = 0; j < k; j++) r[j] *= inv;
+        }
 }
 
 /* ------------------------------------------------------ statistics pass */
@@ -575,14 +627,44 @@ static void stats_add(stats *s, const pass *p, work *w, size_t nb)
     double *R = w->L;
     for (size_t i = 0; i < nb; i++)
         for (size_t j = 0; j < k; j++) s->nk[j] += R[i * k + j];
+    if (p->cov == LT_COV_DIAG) {
+        /* [sxx, sx] += R^T [X^2, X] in one GEMM */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)(2 * d), (int)nb, 1.0, R, (int)k, w->y,
+                    (int)(2 * d), 0.0, w->T, (int)(2 * d));
+        for (size_t j = 0; j < k; j++)
+            for (size_t t = 0; t < d; t++) {
+                s->sxx[j * d + t] += w->T[j * 2 * d + t];
+                s->sx[j * d + t] += w->T[j * 2 * d + d + t];
+            }
+        return;
+    }
     /* sx += R^T X */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, R, (int)k, w->x, (int)d, 1.0,
                 s->sx, (int)d);
-    if (p->cov == LT_COV_DIAG || p->cov == LT_COV_SPHERICAL) {
+    if (p->cov == LT_COV_SPHERICAL) {
         for (size_t i = 0; i < nb * d; i++) w->y[i] = w->x[i] * w->x[i];
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, R, (int)k, w->y, (int)d,
                     1.0, s->sxx, (int)d);
+    } else if (p->cov == LT_COV_FULL && d <= PACKED_MAX_D) {
+        /* All k second moments in one GEMM: R^T [x_i x_i^T, upper triangle
+         * packed], then added into each d x d upper triangle. */
+        size_t tri = d * (d + 1) / 2;
+        for (size_t i = 0; i < nb; i++) {
+            const double *x = w->x + i * d;
+            double *o = w->xx + i * tri;
+            for (size_t a = 0; a < d; a++)
+                for (size_t b = a; b < d; b++) *o++ = x[a] * x[b];
+        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)tri, (int)nb, 1.0, R, (int)k, w->xx,
+                    (int)tri, 0.0, w->T, (int)tri);
+        for (size_t j = 0; j < k; j++) {
+            const double *t = w->T + j * tri;
+            double *S = s->sxx + j * d * d;
+            for (size_t a = 0; a < d; a++)
+                for (size_t b = a; b < d; b++) S[a * d + b] += *t++;
+        }
     } else if (p->cov == LT_COV_FULL) {
+        /* Large d: one rank-update per component is efficient enough. */
         for (size_t j = 0; j < k; j++) {
             size_t used = 0;
             for (size_t i = 0; i < nb; i++) {
@@ -606,7 +688,7 @@ static void chunk_resp(const pass *p, work *w, size_t r0, size_t nb, lt_rng *rng
     size_t k = p->k;
     if (p->mode == RESP_ESTEP) {
         estep_logjoint(p->e, w, nb);
-        normalise_rows(w->L, nb, k, lse);
+        normalise_rows(w->L, w->mx, nb, k, lse, p->resp || p->want_stats);
     } else if (p->mode == RESP_LABELS) {
         memset(w->L, 0, nb * k * sizeof(double));
         for (size_t i = 0; i < nb; i++) w->L[i * k + (size_t)p->labels[r0 + i]] = 1.0;
@@ -617,6 +699,29 @@ static void chunk_resp(const pass *p, work *w, size_t r0, size_t nb, lt_rng *rng
             for (size_t j = 0; j < k; j++) w->L[i * k + j] /= s;
         }
     }
+}
+
+/* Centre rows [r0, r0 + nb) into w->x; for the diagonal kernels straight
+ * into w->y as [x^2, x], which both the E-step and the statistics use. */
+LT_HOT static void load_chunk(const pass *p, work *w, size_t r0, size_t nb)
+{
+    size_t d = p->d;
+    const double *X = p->X + r0 * d, *sh = p->shift;
+    if (p->cov == LT_COV_DIAG) {
+        for (size_t i = 0; i < nb; i++) {
+            double *y = w->y + i * 2 * d;
+#pragma omp simd
+            for (size_t t = 0; t < d; t++) {
+                double v = X[i * d + t] - sh[t];
+                y[t] = v * v;
+                y[d + t] = v;
+            }
+        }
+        return;
+    }
+    for (size_t i = 0; i < nb; i++)
+#pragma omp simd
+        for (size_t t = 0; t < d; t++) w->x[i * d + t] = X[i * d + t] - sh[t];
 }
 
 /* One pass over the data: responsibilities, log p(x), statistics. */
@@ -631,7 +736,7 @@ static lt_status run_pass(pass *p)
     {
         work w;
         double lse[CHUNK];
-        int bad = work_init(&w, k, d);
+        int bad = work_init(&w, k, d, p->cov);
         if (bad) {
 #pragma omp atomic write
             failed = 1;
@@ -645,8 +750,7 @@ static lt_status run_pass(pass *p)
             stats *s = p->want_stats ? &p->blocks[b] : NULL;
             for (size_t r0 = lo; r0 < hi; r0 += rows) {
                 size_t nb = hi - r0 < rows ? hi - r0 : rows;
-                for (size_t i = 0; i < nb; i++)
-                    for (size_t t = 0; t < d; t++) w.x[i * d + t] = p->X[(r0 + i) * d + t] - p->shift[t];
+                load_chunk(p, &w, r0, nb);
                 chunk_resp(p, &w, r0, nb, &rng, lse);
                 if (p->resp) memcpy(p->resp + r0 * k, w.L, nb * k * sizeof(double));
                 if (p->logp && p->mode == RESP_ESTEP) memcpy(p->logp + r0, lse, nb * sizeof(double));
@@ -828,7 +932,7 @@ static lt_status kmeans(const fitctx *c, size_t k, lt_rng *rng, int32_t *labels)
     double *cand = lt_calloc(n, sizeof(double));
     double *cum = lt_calloc(n, sizeof(double));
     double *acc = lt_calloc(nb * k * (d + 1), sizeof(double));
-    double *bsum = lt_calloc(nb, sizeof(double));
+    double *bsum = lt_calloc(nb * KPP_MAX_TRIALS, sizeof(double));
     if (!C || !D2 || !cand || !cum || !acc || !bsum) {
         st = LT_ERR_NOMEM;
         goto done;
@@ -856,13 +960,14 @@ static lt_status kmeans(const fitctx *c, size_t k, lt_rng *rng, int32_t *labels)
         D2[i] = s;
     }
     size_t trials = 2 + (size_t)log((double)k);
+    if (trials > KPP_MAX_TRIALS) trials = KPP_MAX_TRIALS;
     for (size_t j = 1; j < k; j++) {
         double s = 0.0;
         for (size_t i = 0; i < n; i++) cum[i] = (s += WT(i) * D2[i]);
-        size_t best = 0;
-        double best_pot = INFINITY;
+        /* Draw the candidates, then the potential of each (were it added)
+         * in one pass over the data, summed per block and then in block order. */
+        size_t cand_idx[KPP_MAX_TRIALS];
         for (size_t tr = 0; tr < trials; tr++) {
-            size_t idx;
             if (s > 0.0) {
                 double u = lt_rng_uniform(rng) * s;
                 size_t lo = 0, hi = n - 1; /* first i with cum[i] > u */
@@ -871,27 +976,34 @@ static lt_status kmeans(const fitctx *c, size_t k, lt_rng *rng, int32_t *labels)
                     if (cum[mid] > u) hi = mid;
                     else lo = mid + 1;
                 }
-                idx = lo;
+                cand_idx[tr] = lo;
             } else {
-                idx = (size_t)lt_rng_below(rng, n);
+                cand_idx[tr] = (size_t)lt_rng_below(rng, n);
             }
-            /* potential if idx were added, summed per block in order */
+        }
 #pragma omp parallel for num_threads(threads) schedule(static)
-            for (size_t b = 0; b < nb; b++) {
-                double pot = 0.0;
-                for (size_t i = lt_block_begin(n, nb, b); i < lt_block_begin(n, nb, b + 1); i++) {
+        for (size_t b = 0; b < nb; b++) {
+            double pot[KPP_MAX_TRIALS] = {0};
+            for (size_t i = lt_block_begin(n, nb, b); i < lt_block_begin(n, nb, b + 1); i++) {
+                double wi = WT(i);
+                for (size_t tr = 0; tr < trials; tr++) {
+                    const double *xc = X + cand_idx[tr] * d;
                     double q = 0.0;
                     for (size_t t = 0; t < d; t++) {
-                        double v = X[i * d + t] - X[idx * d + t];
+                        double v = X[i * d + t] - xc[t];
                         q += v * v;
                     }
-                    pot += WT(i) * (q < D2[i] ? q : D2[i]);
+                    pot[tr] += wi * (q < D2[i] ? q : D2[i]);
                 }
-                bsum[b] = pot;
             }
+            for (size_t tr = 0; tr < trials; tr++) bsum[b * KPP_MAX_TRIALS + tr] = pot[tr];
+        }
+        size_t best = cand_idx[0];
+        double best_pot = INFINITY;
+        for (size_t tr = 0; tr < trials; tr++) {
             double pot = 0.0;
-            for (size_t b = 0; b < nb; b++) pot += bsum[b];
-            if (pot < best_pot) best_pot = pot, best = idx;
+            for (size_t b = 0; b < nb; b++) pot += bsum[b * KPP_MAX_TRIALS + tr];
+            if (pot < best_pot) best_pot = pot, best = cand_idx[tr];
         }
         for (size_t t = 0; t < d; t++) C[j * d + t] = XC(best, t);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -1148,7 +1260,12 @@ lt_status lt_gmm_fit(const lt_gmm_options *o, const double *X, size_t n, size_t 
     lt_gmm *best = NULL, *cur = NULL;
     lt_gmm_trace tr = {0};
     fitctx c = {.X = X, .n = n, .d = d, .w = w, .total_w = total_w, .o = o};
-    c.nblocks = lt_block_count(n, CHUNK, MAX_BLOCKS);
+    c.nblocks = lt_block_count(n, chunk_rows(o->cov), MAX_BLOCKS);
+    /* Each block keeps its own statistics: bound their memory (256 MiB) by
+     * the model's shape, never by the thread count. */
+    size_t per_block = (o->k * d + sxx_len(o->cov, o->k, d) + o->k) * sizeof(double);
+    size_t cap = ((size_t)256 << 20) / (per_block ? per_block : 1);
+    if (c.nblocks > cap) c.nblocks = cap ? cap : 1;
     c.shift = lt_calloc(d, sizeof(double));
     c.dvar = lt_calloc(d, sizeof(double));
     c.xtx = o->cov == LT_COV_TIED ? lt_calloc(d * d, sizeof(double)) : NULL;
@@ -1229,6 +1346,15 @@ done:
 
 /* --------------------------------------------------- scoring, sampling */
 
+/* x - x is 0 for finite x and NaN otherwise: a branch-free vector check. */
+LT_HOT static int all_finite(const double *x, size_t n)
+{
+    double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+    for (size_t i = 0; i < n; i++) acc += x[i] - x[i];
+    return acc == 0.0;
+}
+
 static void mixture_mean(const lt_gmm *m, double *shift)
 {
     for (size_t t = 0; t < m->d; t++) {
@@ -1253,17 +1379,19 @@ lt_status lt_gmm_infer(const lt_gmm *m, const double *X, size_t n, int threads, 
             return LT_ERR_NOMEM;
         }
     }
-    for (size_t i = 0; i < n * m->d; i++)
-        if (!isfinite(X[i])) {
-            st = lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is not a finite number", i / m->d + 1, i % m->d + 1);
-            goto done;
-        }
+    if (!all_finite(X, n * m->d))
+        for (size_t i = 0; i < n * m->d; i++)
+            if (!isfinite(X[i])) {
+                st = lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is not a finite number", i / m->d + 1,
+                             i % m->d + 1);
+                goto done;
+            }
     /* Centre on the mixture's mean: the same numerical benefit as in fit. */
     mixture_mean(m, shift);
     estep e;
     if ((st = estep_init(&e, m, shift)) != LT_OK) goto done;
     pass p = {.X = X, .n = n, .d = m->d, .k = m->k, .shift = shift, .cov = m->cov, .mode = RESP_ESTEP,
-              .e = &e, .logp = logp, .resp = R, .nblocks = lt_block_count(n, CHUNK, MAX_BLOCKS), .threads = threads};
+              .e = &e, .logp = logp, .resp = R, .nblocks = lt_block_count(n, chunk_rows(m->cov), MAX_BLOCKS), .threads = threads};
     st = run_pass(&p);
     estep_free(&e);
     if (st == LT_OK && labels)

@@ -17,6 +17,19 @@ static const char *init_name(lt_gmm_init i)
     return i == LT_GMM_INIT_RANDOM ? "random" : i == LT_GMM_INIT_MODEL ? "model" : "kmeans++";
 }
 
+/* The covariances tensor's shape, as scikit-learn's covariances_; returns
+ * the number of dimensions. */
+static size_t cov_shape(lt_cov_type cov, size_t k, size_t d, size_t shape[3])
+{
+    switch (cov) {
+    case LT_COV_FULL: shape[0] = k, shape[1] = d, shape[2] = d; return 3;
+    case LT_COV_DIAG: shape[0] = k, shape[1] = d; return 2;
+    case LT_COV_SPHERICAL: shape[0] = k; return 1;
+    case LT_COV_TIED: shape[0] = d, shape[1] = d; return 2;
+    }
+    return 0;
+}
+
 lt_status lt_gmm_save(const lt_gmm *m, const char *path)
 {
     lt_st_writer *w;
@@ -24,13 +37,7 @@ lt_status lt_gmm_save(const lt_gmm *m, const char *path)
     lt_status st;
     size_t k = m->k, d = m->d;
     size_t sw[1] = {k}, sm[2] = {k, d}, sc[3];
-    size_t nc = 0;
-    switch (m->cov) {
-    case LT_COV_FULL: sc[0] = k, sc[1] = d, sc[2] = d, nc = 3; break;
-    case LT_COV_DIAG: sc[0] = k, sc[1] = d, nc = 2; break;
-    case LT_COV_SPHERICAL: sc[0] = k, nc = 1; break;
-    case LT_COV_TIED: sc[0] = d, sc[1] = d, nc = 2; break;
-    }
+    size_t nc = cov_shape(m->cov, k, d, sc);
     if ((st = lt_st_writer_meta(w, LT_META_FORMAT, LT_FORMAT_VERSION)) ||
         (st = lt_st_writer_meta(w, LT_META_KIND, "gmm")) ||
         (st = lt_st_writer_meta(w, LT_META_VERSION, lt_version())) ||
@@ -76,13 +83,7 @@ lt_status lt_gmm_from_st(const lt_st_file *f, const char *path, lt_gmm **out)
     lt_gmm *m;
     LT_CHECK(lt_gmm_create((size_t)k, (size_t)d, cov, &m));
     size_t sw[1] = {m->k}, sm[2] = {m->k, m->d}, sc[3];
-    size_t nc = 0;
-    switch (cov) {
-    case LT_COV_FULL: sc[0] = m->k, sc[1] = m->d, sc[2] = m->d, nc = 3; break;
-    case LT_COV_DIAG: sc[0] = m->k, sc[1] = m->d, nc = 2; break;
-    case LT_COV_SPHERICAL: sc[0] = m->k, nc = 1; break;
-    case LT_COV_TIED: sc[0] = m->d, sc[1] = m->d, nc = 2; break;
-    }
+    size_t nc = cov_shape(cov, m->k, m->d, sc);
     const void *pw, *pm, *pc;
     if ((st = lt_st_tensor(f, "weights", LT_ST_F64, 1, sw, &pw)) ||
         (st = lt_st_tensor(f, "means", LT_ST_F64, 2, sm, &pm)) ||
