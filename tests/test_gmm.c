@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "latent/gmm.h"
 #include "latent/rng.h"
+#include "models/gmm_internal.h"
 
 #include <stdint.h>
 
@@ -384,6 +385,50 @@ static void test_bic_prefers_truth(void)
     free(X);
 }
 
+/* The kernels HMMs use: the log-joint against brute force, and an M-step
+ * from given responsibilities against one EM iteration of lt_gmm_fit. */
+static void test_internal_kernels(void)
+{
+    size_t n = 700;
+    double *X = make_data(n, 9, NULL);
+    for (size_t c = 0; c < 4; c++) {
+        lt_gmm *m = fit(ALL[c], 3, X, n, 1, 2);
+        if (!m) continue;
+        double *L = malloc(n * 3 * sizeof(double)), *R = malloc(n * 3 * sizeof(double));
+        CHECK_OK(lt_gmm_logjoint(m, X, n, 2, 1, L));
+        double worst = 0;
+        for (size_t i = 0; i < n; i++) {
+            double mx = fmax(fmax(L[3 * i], L[3 * i + 1]), L[3 * i + 2]);
+            double lse = mx + log(exp(L[3 * i] - mx) + exp(L[3 * i + 1] - mx) + exp(L[3 * i + 2] - mx));
+            worst = fmax(worst, fabs(lse - brute_logp(m, X + 2 * i)));
+        }
+        CHECK_MSG(worst < 1e-10, "%s: %g", lt_cov_type_name(ALL[c]), worst);
+        double *L0 = malloc(n * 3 * sizeof(double));
+        CHECK_OK(lt_gmm_logjoint(m, X, n, 1, 0, L0));
+        CHECK_NEAR(L[0] - L0[0], log(m->weights[0]), 1e-12);
+        /* M-step from the posteriors == one EM iteration from m */
+        CHECK_OK(lt_gmm_infer(m, X, n, 1, R, NULL, NULL));
+        lt_gmm *a = NULL, *b = NULL;
+        CHECK_OK(lt_gmm_copy(m, &a));
+        size_t rep = 0;
+        CHECK_OK(lt_gmm_mstep_resp(a, X, n, R, 2, &rep));
+        lt_gmm_options o;
+        lt_gmm_options_default(&o);
+        o.k = 3, o.cov = ALL[c], o.init = LT_GMM_INIT_MODEL, o.init_model = m, o.max_iter = 1, o.tol = 0;
+        CHECK_OK(lt_gmm_fit(&o, X, n, 2, NULL, &b));
+        if (a && b) {
+            CHECK(rep == 0);
+            for (int j = 0; j < 6; j++) CHECK_REL(a->means[j], b->means[j], 1e-10);
+            for (int j = 0; j < 3; j++) CHECK_REL(a->weights[j], b->weights[j], 1e-10);
+            size_t cl = ALL[c] == LT_COV_FULL ? 12 : ALL[c] == LT_COV_DIAG ? 6 : ALL[c] == LT_COV_SPHERICAL ? 3 : 4;
+            for (size_t j = 0; j < cl; j++) CHECK_NEAR(a->covs[j], b->covs[j], 1e-10);
+        }
+        lt_gmm_free(a), lt_gmm_free(b), lt_gmm_free(m);
+        free(L), free(L0), free(R);
+    }
+    free(X);
+}
+
 int main(void)
 {
     RUN(test_score_matches_brute_force);
@@ -397,5 +442,6 @@ int main(void)
     RUN(test_sampling_moments);
     RUN(test_kl);
     RUN(test_bic_prefers_truth);
+    RUN(test_internal_kernels);
     return lt_test_done();
 }

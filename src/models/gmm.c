@@ -283,7 +283,7 @@ static void estep_free(estep *e)
 }
 
 /* Build the E-step constants of model m with means shifted by -shift. */
-static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift)
+static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift, int use_weights)
 {
     size_t k = m->k, d = m->d;
     memset(e, 0, sizeof *e);
@@ -301,7 +301,8 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift)
         return LT_ERR_NOMEM;
     }
     for (size_t j = 0; j < k; j++) {
-        e->logw[j] = (m->weights[j] > 0.0 ? log(m->weights[j]) : -INFINITY) + m->log_det[j] - 0.5 * (double)d * LOG_2PI;
+        double lw = !use_weights ? 0.0 : m->weights[j] > 0.0 ? log(m->weights[j]) : -INFINITY;
+        e->logw[j] = lw + m->log_det[j] - 0.5 * (double)d * LOG_2PI;
         for (size_t t = 0; t < d; t++) mu[t] = m->means[j * d + t] - (shift ? shift[t] : 0.0);
         double *b = e->B + j * d;
         switch (m->cov) {
@@ -553,7 +554,7 @@ typedef struct stats {
     double weight; /* sum_i w_i */
 } stats;
 
-typedef enum { RESP_ESTEP, RESP_LABELS, RESP_RANDOM } resp_mode;
+typedef enum { RESP_ESTEP, RESP_LABELS, RESP_RANDOM, RESP_GIVEN } resp_mode;
 
 typedef struct pass {
     const double *X;
@@ -564,6 +565,8 @@ typedef struct pass {
     resp_mode mode;
     const estep *e;         /* RESP_ESTEP */
     const int32_t *labels;  /* RESP_LABELS */
+    const double *given;    /* RESP_GIVEN: n x k, already weighted */
+    double *logjoint;       /* n x k or NULL: log pi_k + log N(x_i | k), before normalising */
     uint64_t seed;          /* RESP_RANDOM */
     int want_stats;
     double *logp;  /* n or NULL: log p(x_i) */
@@ -688,7 +691,13 @@ static void chunk_resp(const pass *p, work *w, size_t r0, size_t nb, lt_rng *rng
     size_t k = p->k;
     if (p->mode == RESP_ESTEP) {
         estep_logjoint(p->e, w, nb);
+        if (p->logjoint) {
+            memcpy(p->logjoint + r0 * k, w->L, nb * k * sizeof(double));
+            return;
+        }
         normalise_rows(w->L, w->mx, nb, k, lse, p->resp || p->want_stats);
+    } else if (p->mode == RESP_GIVEN) {
+        memcpy(w->L, p->given + r0 * k, nb * k * sizeof(double));
     } else if (p->mode == RESP_LABELS) {
         memset(w->L, 0, nb * k * sizeof(double));
         for (size_t i = 0; i < nb; i++) w->L[i * k + (size_t)p->labels[r0 + i]] = 1.0;
@@ -1166,7 +1175,7 @@ static lt_status em_run(fitctx *c, lt_gmm *m, size_t run, lt_gmm_trace *trace)
     m->n_iter = 0;
     if (trace) trace->n = 0;
     for (size_t it = 1; it <= o->max_iter; it++) {
-        if ((st = estep_init(&e, m, NULL)) != LT_OK) goto done;
+        if ((st = estep_init(&e, m, NULL, 1)) != LT_OK) goto done;
         p.mode = RESP_ESTEP;
         p.e = &e;
         p.logp = c->logp;
@@ -1389,7 +1398,7 @@ lt_status lt_gmm_infer(const lt_gmm *m, const double *X, size_t n, int threads, 
     /* Centre on the mixture's mean: the same numerical benefit as in fit. */
     mixture_mean(m, shift);
     estep e;
-    if ((st = estep_init(&e, m, shift)) != LT_OK) goto done;
+    if ((st = estep_init(&e, m, shift, 1)) != LT_OK) goto done;
     pass p = {.X = X, .n = n, .d = m->d, .k = m->k, .shift = shift, .cov = m->cov, .mode = RESP_ESTEP,
               .e = &e, .logp = logp, .resp = R, .nblocks = lt_block_count(n, chunk_rows(m->cov), MAX_BLOCKS), .threads = threads};
     st = run_pass(&p);
@@ -1486,5 +1495,90 @@ lt_status lt_gmm_bic(const lt_gmm *m, const double *X, size_t n, int threads, do
         if (aic) *aic = -2.0 * ll + 2.0 * p;
     }
     free(lp);
+    return st;
+}
+
+/* ------------------------------------------- kernels for other families */
+
+lt_status lt_gmm_logjoint(const lt_gmm *m, const double *X, size_t n, int threads, int with_weights, double *L)
+{
+    if (n == 0) return LT_OK;
+    double *shift = lt_calloc(m->d, sizeof(double));
+    if (!shift) return LT_ERR_NOMEM;
+    mixture_mean(m, shift);
+    estep e;
+    lt_status st = estep_init(&e, m, shift, with_weights);
+    if (st == LT_OK) {
+        pass p = {.X = X, .n = n, .d = m->d, .k = m->k, .shift = shift, .cov = m->cov, .mode = RESP_ESTEP,
+                  .e = &e, .logjoint = L, .nblocks = lt_block_count(n, chunk_rows(m->cov), MAX_BLOCKS),
+                  .threads = threads};
+        st = run_pass(&p);
+        estep_free(&e);
+    }
+    free(shift);
+    return st;
+}
+
+lt_status lt_gmm_mstep_resp(lt_gmm *m, const double *X, size_t n, const double *R, int threads, size_t *n_repaired)
+{
+    size_t k = m->k, d = m->d;
+    if (n == 0) return lt_fail(LT_ERR_INVALID, "no samples for the M-step");
+    lt_status st = LT_OK;
+    lt_gmm_options o;
+    lt_gmm_options_default(&o);
+    o.k = k, o.cov = m->cov, o.threads = threads, o.reg_covar = m->reg_covar;
+    fitctx c = {.X = X, .n = n, .d = d, .o = &o};
+    c.nblocks = lt_block_count(n, chunk_rows(m->cov), MAX_BLOCKS);
+    c.shift = lt_calloc(d, sizeof(double));
+    c.dvar = lt_calloc(d, sizeof(double));
+    c.xtx = m->cov == LT_COV_TIED ? lt_calloc(d * d, sizeof(double)) : NULL;
+    double *rw = lt_calloc(n, sizeof(double)); /* each sample's total weight */
+    c.blocks = stats_alloc(c.nblocks, m->cov, k, d);
+    if (!c.shift || !c.dvar || !rw || !c.blocks || (m->cov == LT_COV_TIED && !c.xtx)) {
+        st = LT_ERR_NOMEM;
+        goto done;
+    }
+    double tw = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (size_t j = 0; j < k; j++) s += R[i * k + j];
+        rw[i] = s;
+        tw += s;
+    }
+    if (!(tw > 0.0)) {
+        st = lt_fail(LT_ERR_NUMERIC, "the M-step weights sum to zero");
+        goto done;
+    }
+    c.w = rw;
+    c.total_w = tw;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < d; t++) c.shift[t] += rw[i] * X[i * d + t];
+    for (size_t t = 0; t < d; t++) c.shift[t] /= tw;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < d; t++) {
+            double v = X[i * d + t] - c.shift[t];
+            c.dvar[t] += rw[i] * v * v;
+            if (c.xtx)
+                for (size_t b = t; b < d; b++) c.xtx[t * d + b] += rw[i] * v * (X[i * d + b] - c.shift[b]);
+        }
+    for (size_t t = 0; t < d; t++) c.dvar[t] /= tw;
+    if (c.xtx)
+        for (size_t a = 0; a < d; a++)
+            for (size_t b = 0; b < a; b++) c.xtx[a * d + b] = c.xtx[b * d + a];
+    pass p = {.X = X, .n = n, .d = d, .k = k, .shift = c.shift, .cov = m->cov, .mode = RESP_GIVEN, .given = R,
+              .want_stats = 1, .nblocks = c.nblocks, .blocks = c.blocks, .threads = threads};
+    if ((st = run_pass(&p)) != LT_OK) goto done;
+    stats_reduce(c.blocks, c.nblocks, m->cov, k, d);
+    size_t before = m->n_repaired;
+    if ((st = mstep(m, &c, 0)) != LT_OK) goto done;
+    if (n_repaired) *n_repaired += m->n_repaired - before;
+    for (size_t j = 0; j < k; j++)
+        for (size_t t = 0; t < d; t++) m->means[j * d + t] += c.shift[t];
+done:
+    free(c.shift);
+    free(c.dvar);
+    free(c.xtx);
+    free(rw);
+    stats_free(c.blocks, c.nblocks);
     return st;
 }
