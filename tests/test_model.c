@@ -36,8 +36,12 @@ static void test_kv(void)
     CHECK_FAILS(lt_kv_size(kv, 5, "bad", 1, &v), LT_ERR_INVALID, "--bad: expected a non-negative integer, found 'x'");
     CHECK_FAILS(lt_kv_size(kv, 5, "neg", 1, &v), LT_ERR_INVALID, "--neg");
     CHECK_FAILS(lt_kv_real(kv, 5, "bad", 0, &r), LT_ERR_INVALID, "--bad: expected a number");
-    CHECK_FAILS(lt_kv_check(&lt_gmm_family, kv, 5), LT_ERR_INVALID, "gmm: unknown option --bad");
-    CHECK_OK(lt_kv_check(&lt_gmm_family, kv, 3));
+    CHECK_FAILS(lt_kv_check(&lt_gmm_family, kv, 5, LT_OPT_FIT), LT_ERR_INVALID, "gmm: unknown option --bad");
+    CHECK_OK(lt_kv_check(&lt_gmm_family, kv, 3, LT_OPT_FIT));
+    CHECK_FAILS(lt_kv_check(&lt_gmm_family, kv, 3, LT_OPT_SAMPLE), LT_ERR_INVALID, "gmm: --k does not apply here");
+    lt_kv flags[] = {{"a", "1"}, {"b", "yes"}, {"c", "0"}};
+    CHECK(lt_kv_flag(flags, 3, "a") && lt_kv_flag(flags, 3, "b") && !lt_kv_flag(flags, 3, "c") &&
+          !lt_kv_flag(flags, 3, "d"));
 }
 
 /* A family that supports nothing but free. */
@@ -48,15 +52,18 @@ static void test_null_entries(void)
 {
     lt_model m = {.family = &bare, .impl = NULL};
     lt_array *X = NULL, *out = NULL;
+    lt_dataset *D = NULL, *S = NULL;
     CHECK_OK(lt_array_create(2, 2, LT_F64, &X));
+    CHECK_OK(lt_dataset_from_array(X, &D));
+    CHECK(D && lt_dataset_samples(D) == 2);
     lt_score s;
-    CHECK_FAILS(lt_model_score(&m, X, 1, NULL, &s), LT_ERR_UNSUPPORTED, "bare: score is not supported");
-    CHECK_FAILS(lt_model_sample(&m, 3, 0, &out), LT_ERR_UNSUPPORTED, "bare: sample is not supported");
-    CHECK_FAILS(lt_model_infer(&m, X, 1, &out, NULL), LT_ERR_UNSUPPORTED, "bare: infer is not supported");
+    CHECK_FAILS(lt_model_score(&m, D, 1, NULL, &s), LT_ERR_UNSUPPORTED, "bare: score is not supported");
+    CHECK_FAILS(lt_model_sample(&m, 3, 0, NULL, 0, &S), LT_ERR_UNSUPPORTED, "bare: sample is not supported");
+    CHECK_FAILS(lt_model_infer(&m, D, 1, &out, NULL), LT_ERR_UNSUPPORTED, "bare: infer is not supported");
     CHECK_FAILS(lt_model_save(&m, "x"), LT_ERR_UNSUPPORTED, "bare: save is not supported");
     lt_model *fitted = NULL;
-    CHECK_FAILS(lt_model_fit(&bare, X, NULL, 0, NULL, NULL, &fitted), LT_ERR_UNSUPPORTED, "bare: fit is not supported");
-    CHECK(fitted == NULL && out == NULL);
+    CHECK_FAILS(lt_model_fit(&bare, D, NULL, 0, NULL, NULL, &fitted), LT_ERR_UNSUPPORTED, "bare: fit is not supported");
+    CHECK(fitted == NULL && out == NULL && S == NULL);
     lt_report *r;
     CHECK_OK(lt_report_create(&r));
     CHECK_OK(lt_model_describe(&m, r)); /* describe is optional: kind only */
@@ -65,22 +72,24 @@ static void test_null_entries(void)
     CHECK(json && strcmp(json, "{\"kind\":\"bare\"}\n") == 0);
     free(json);
     lt_report_free(r);
-    lt_array_free(X);
+    lt_dataset_free(D);
 }
 
 static void test_through_table(void)
 {
     const char *dir = lt_test_tmpdir("model");
     lt_array *X;
+    lt_dataset *D = NULL;
     CHECK_OK(lt_array_create(40, 1, LT_F32, &X)); /* families convert dtypes */
     float *x = X->data;
     for (int i = 0; i < 40; i++) x[i] = (float)(i % 2 ? 3.0 + 0.1 * (i % 5) : -3.0 - 0.1 * (i % 7));
+    CHECK_OK(lt_dataset_from_array(X, &D));
     lt_kv kv[] = {{"k", "2"}, {"cov", "spherical"}};
     lt_report *r;
     CHECK_OK(lt_report_create(&r));
     lt_fit_ctl ctl = {.seed = 1, .threads = 1};
     lt_model *m = NULL, *l = NULL;
-    CHECK_OK(lt_model_fit(&lt_gmm_family, X, kv, 2, &ctl, r, &m));
+    CHECK_OK(lt_model_fit(&lt_gmm_family, D, kv, 2, &ctl, r, &m));
     char path[4200];
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
     if (m) CHECK_OK(lt_model_save(m, path));
@@ -88,19 +97,21 @@ static void test_through_table(void)
     if (m && l) {
         double a[40], b[40];
         lt_score sa, sb;
-        CHECK_OK(lt_model_score(m, X, 1, a, &sa));
-        CHECK_OK(lt_model_score(l, X, 2, b, &sb));
+        CHECK_OK(lt_model_score(m, D, 1, a, &sa));
+        CHECK_OK(lt_model_score(l, D, 2, b, &sb));
         CHECK(memcmp(a, b, sizeof a) == 0 && sa.mean == sb.mean && sa.kind == LT_SCORE_EXACT);
         CHECK_NEAR(sa.total, sa.mean * 40, 1e-9);
-        lt_array *S = NULL;
-        CHECK_OK(lt_model_sample(l, 10, 3, &S));
-        CHECK(S && S->rows == 10 && S->cols == 1);
-        lt_array_free(S);
+        lt_dataset *S = NULL;
+        CHECK_OK(lt_model_sample(l, 10, 3, NULL, 0, &S));
+        CHECK(S && S->x && S->x->rows == 10 && S->x->cols == 1 && lt_dataset_samples(S) == 10);
+        lt_dataset_free(S);
         /* wrong dimension */
         lt_array *Y;
+        lt_dataset *DY = NULL;
         CHECK_OK(lt_array_create(3, 2, LT_F64, &Y));
-        CHECK_FAILS(lt_model_score(l, Y, 1, NULL, &sa), LT_ERR_DIM, "2 columns but the model was fitted on 1");
-        lt_array_free(Y);
+        CHECK_OK(lt_dataset_from_array(Y, &DY));
+        CHECK_FAILS(lt_model_score(l, DY, 1, NULL, &sa), LT_ERR_DIM, "2 columns but the model was fitted on 1");
+        lt_dataset_free(DY);
     }
     /* a file of another kind, or no kind */
     lt_st_writer *w;
@@ -115,7 +126,7 @@ static void test_through_table(void)
     CHECK(bad == NULL);
     lt_model_free(m), lt_model_free(l);
     lt_report_free(r);
-    lt_array_free(X);
+    lt_dataset_free(D);
 }
 
 static void test_report(void)

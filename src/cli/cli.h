@@ -27,11 +27,16 @@ typedef struct common {
 } common;
 
 /* Parse argv against the common options; positional arguments go to pos
- * (at most max_pos), `--name value` pairs the command does not know go to
- * kv (when kv is not NULL). Prints a usage message and returns EXIT_USAGE on
- * error, else EXIT_OK. `help` is printed for -h/--help (then *done = 1). */
+ * (at most max_pos); options of the family `fam` (may be NULL) that apply
+ * where `where` says (LT_OPT_* bits) go to kv, named as in the spec, flags
+ * as "1". Prints a usage message and returns EXIT_USAGE on error, else
+ * EXIT_OK. `help` is printed for -h/--help (then *done = 1). */
 int cli_parse(int argc, char **argv, const char *cmd, const char *help, common *c, const char **pos, int max_pos,
-              int *npos, lt_kv *kv, size_t *nkv, int *done);
+              int *npos, const lt_family *fam, unsigned where, lt_kv *kv, size_t *nkv, int *done);
+
+/* The first positional argument (the MODEL of score/sample/infer), skipping
+ * the common options and their values; NULL if none. */
+const char *cli_first_positional(int argc, char **argv);
 
 /* Print "latent CMD: message" on stderr, where message is the library's
  * last error, and return EXIT_FAIL. */

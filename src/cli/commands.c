@@ -63,35 +63,28 @@ int cmd_fit(int argc, char **argv)
     int npos, done;
     lt_kv kv[MAX_KV];
     size_t nkv;
-    int rc = cli_parse(argc - 1, argv + 1, cmd, FIT_HELP, &c, pos, 1, &npos, kv, &nkv, &done);
+    int rc = cli_parse(argc - 1, argv + 1, cmd, FIT_HELP, &c, pos, 1, &npos, fam, LT_OPT_FIT | LT_OPT_DATA, kv, &nkv,
+                       &done);
     if (rc || done) return rc;
     if (npos < 1) return cli_usage(cmd, "missing DATA");
     if (!c.out) return cli_usage(cmd, "missing -o MODEL (where to write the model)");
     if (c.have_n) return cli_usage(cmd, "-n is not an option of fit");
-    for (size_t i = 0; i < nkv; i++) {
-        size_t j = 0;
-        while (j < fam->n_options && strcmp(fam->options[j].name, kv[i].name) != 0 &&
-               !(fam->options[j].short_name && kv[i].name[0] == fam->options[j].short_name && !kv[i].name[1]))
-            j++;
-        if (j == fam->n_options) return cli_usage(cmd, "%s has no option --%s", fam->name, kv[i].name);
-        kv[i].name = fam->options[j].name; /* -k -> k */
-    }
 
-    lt_array *X = NULL;
+    lt_dataset *D = NULL;
     lt_report *rep = NULL;
     lt_model *m = NULL;
     lt_status st;
     progress pr;
-    if ((st = lt_data_read(pos[0], c.format, &X))) return cli_fail(cmd, st);
+    if ((st = lt_model_read(fam, pos[0], c.format, kv, nkv, NULL, &D))) return cli_fail(cmd, st);
     if ((st = lt_report_create(&rep))) {
-        lt_array_free(X);
+        lt_dataset_free(D);
         return cli_fail(cmd, st);
     }
     progress_init(&pr, c.quiet);
     lt_fit_ctl ctl = {.seed = c.seed, .threads = c.threads, .progress = progress_cb, .progress_ud = &pr,
                       .data_path = pos[0]};
     double t0 = cli_now();
-    st = lt_model_fit(fam, X, kv, nkv, &ctl, rep, &m);
+    st = lt_model_fit(fam, D, kv, nkv, &ctl, rep, &m);
     progress_done(&pr);
     if (st == LT_OK) st = lt_model_save(m, c.out);
     if (st == LT_ERR_INVALID && strncmp(lt_last_error(), "--", 2) == 0) {
@@ -107,8 +100,21 @@ int cmd_fit(int argc, char **argv)
     }
     lt_model_free(m);
     lt_report_free(rep);
-    lt_array_free(X);
+    lt_dataset_free(D);
     return rc;
+}
+
+/* Load the MODEL named first in argv (score, sample, infer need its family
+ * to know their options). Returns EXIT_OK, or an exit code after saying why. */
+static int load_first_model(const char *cmd, int argc, char **argv, lt_model **m)
+{
+    *m = NULL;
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return EXIT_OK; /* help needs no model */
+    const char *path = cli_first_positional(argc, argv);
+    if (!path) return EXIT_OK; /* cli_parse reports what is missing */
+    lt_status st = lt_model_load(path, m);
+    return st ? cli_fail(cmd, st) : EXIT_OK;
 }
 
 /* ---------------------------------------------------------------- score */
@@ -128,17 +134,25 @@ int cmd_score(int argc, char **argv)
     common c;
     const char *pos[2];
     int npos, done;
-    int rc = cli_parse(argc, argv, cmd, SCORE_HELP, &c, pos, 2, &npos, NULL, NULL, &done);
-    if (rc || done) return rc;
-    if (npos < 2) return cli_usage(cmd, "expected MODEL and DATA");
+    lt_kv kv[MAX_KV];
+    size_t nkv;
     lt_model *m = NULL;
-    lt_array *X = NULL, *lp = NULL;
+    int rc = load_first_model(cmd, argc, argv, &m);
+    if (rc) return rc;
+    rc = cli_parse(argc, argv, cmd, SCORE_HELP, &c, pos, 2, &npos, m ? m->family : NULL, LT_OPT_DATA, kv, &nkv, &done);
+    if (!rc && !done && npos < 2) rc = cli_usage(cmd, "expected MODEL and DATA");
+    if (rc || done) {
+        lt_model_free(m);
+        return rc;
+    }
+    lt_dataset *D = NULL;
+    lt_array *lp = NULL;
     lt_report *rep = NULL;
     lt_status st;
     lt_score s;
-    if ((st = lt_model_load(pos[0], &m)) || (st = lt_data_read(pos[1], c.format, &X))) goto fail;
-    if ((st = lt_array_create(X->rows, 1, LT_F64, &lp))) goto fail;
-    if ((st = lt_model_score(m, X, c.threads, lp->data, &s))) {
+    if ((st = lt_model_read(m->family, pos[1], c.format, kv, nkv, m, &D))) goto fail;
+    if ((st = lt_array_create(lt_dataset_samples(D), 1, LT_F64, &lp))) goto fail;
+    if ((st = lt_model_score(m, D, c.threads, lp->data, &s))) {
         rc = cli_fail_in(cmd, pos[1], st);
         goto done;
     }
@@ -169,7 +183,7 @@ fail:
 done:
     lt_report_free(rep);
     lt_array_free(lp);
-    lt_array_free(X);
+    lt_dataset_free(D);
     lt_model_free(m);
     return rc;
 }
@@ -185,18 +199,28 @@ int cmd_sample(int argc, char **argv)
     common c;
     const char *pos[1];
     int npos, done;
-    int rc = cli_parse(argc, argv, cmd, SAMPLE_HELP, &c, pos, 1, &npos, NULL, NULL, &done);
-    if (rc || done) return rc;
-    if (npos < 1) return cli_usage(cmd, "missing MODEL");
-    if (!c.have_n) return cli_usage(cmd, "missing -n N (how many samples)");
-    if (!c.out) return cli_usage(cmd, "missing -o OUT");
-    if (lt_format_from_path(c.out) != LT_FMT_CSV && lt_format_from_path(c.out) != LT_FMT_NPY)
-        return cli_usage(cmd, "-o %s: the output must end in .csv or .npy", c.out);
+    lt_kv kv[MAX_KV];
+    size_t nkv;
     lt_model *m = NULL;
-    lt_array *S = NULL;
+    int rc = load_first_model(cmd, argc, argv, &m);
+    if (rc) return rc;
+    rc = cli_parse(argc, argv, cmd, SAMPLE_HELP, &c, pos, 1, &npos, m ? m->family : NULL, LT_OPT_SAMPLE, kv, &nkv,
+                   &done);
+    if (!rc && !done) {
+        if (npos < 1) rc = cli_usage(cmd, "missing MODEL");
+        else if (!c.have_n) rc = cli_usage(cmd, "missing -n N (how many samples)");
+        else if (!c.out) rc = cli_usage(cmd, "missing -o OUT");
+        else if (!m->family->write && lt_format_from_path(c.out) != LT_FMT_CSV &&
+                 lt_format_from_path(c.out) != LT_FMT_NPY)
+            rc = cli_usage(cmd, "-o %s: the output must end in .csv or .npy", c.out);
+    }
+    if (rc || done) {
+        lt_model_free(m);
+        return rc;
+    }
+    lt_dataset *S = NULL;
     lt_status st;
-    if ((st = lt_model_load(pos[0], &m)) || (st = lt_model_sample(m, c.n, c.seed, &S)) ||
-        (st = lt_data_write(c.out, S))) {
+    if ((st = lt_model_sample(m, c.n, c.seed, kv, nkv, &S)) || (st = lt_model_write(m, S, c.out))) {
         rc = cli_fail(cmd, st);
     } else if (c.json) {
         printf("{\"model\":\"%s\",\"n\":%zu,\"seed\":%llu,\"output\":\"%s\"}\n", pos[0], c.n,
@@ -204,7 +228,7 @@ int cmd_sample(int argc, char **argv)
     } else if (!c.quiet) {
         printf("wrote %zu samples to %s\n", c.n, c.out);
     }
-    lt_array_free(S);
+    lt_dataset_free(S);
     lt_model_free(m);
     return rc;
 }
@@ -222,18 +246,28 @@ int cmd_infer(int argc, char **argv)
     common c;
     const char *pos[2];
     int npos, done;
-    int rc = cli_parse(argc, argv, cmd, INFER_HELP, &c, pos, 2, &npos, NULL, NULL, &done);
-    if (rc || done) return rc;
-    if (npos < 2) return cli_usage(cmd, "expected MODEL and DATA");
-    if (!c.out) return cli_usage(cmd, "missing -o OUT");
-    if (lt_format_from_path(c.out) != LT_FMT_CSV && lt_format_from_path(c.out) != LT_FMT_NPY)
-        return cli_usage(cmd, "-o %s: the output must end in .csv or .npy", c.out);
+    lt_kv kv[MAX_KV];
+    size_t nkv;
     lt_model *m = NULL;
-    lt_array *X = NULL, *Z = NULL;
+    int rc = load_first_model(cmd, argc, argv, &m);
+    if (rc) return rc;
+    rc = cli_parse(argc, argv, cmd, INFER_HELP, &c, pos, 2, &npos, m ? m->family : NULL, LT_OPT_DATA, kv, &nkv, &done);
+    if (!rc && !done) {
+        if (npos < 2) rc = cli_usage(cmd, "expected MODEL and DATA");
+        else if (!c.out) rc = cli_usage(cmd, "missing -o OUT");
+        else if (lt_format_from_path(c.out) != LT_FMT_CSV && lt_format_from_path(c.out) != LT_FMT_NPY)
+            rc = cli_usage(cmd, "-o %s: the output must end in .csv or .npy", c.out);
+    }
+    if (rc || done) {
+        lt_model_free(m);
+        return rc;
+    }
+    lt_dataset *D = NULL;
+    lt_array *Z = NULL;
     char **cols = NULL;
     lt_status st;
-    if ((st = lt_model_load(pos[0], &m)) || (st = lt_data_read(pos[1], c.format, &X))) goto out;
-    if ((st = lt_model_infer(m, X, c.threads, &Z, &cols))) {
+    if ((st = lt_model_read(m->family, pos[1], c.format, kv, nkv, m, &D))) goto out;
+    if ((st = lt_model_infer(m, D, c.threads, &Z, &cols))) {
         rc = cli_fail_in(cmd, pos[1], st);
         st = LT_OK;
         goto out;
@@ -242,11 +276,14 @@ int cmd_infer(int argc, char **argv)
 out:
     if (st) rc = cli_fail(cmd, st);
     else if (rc) { /* already reported */
-    } else if (c.json) printf("{\"model\":\"%s\",\"data\":\"%s\",\"n\":%zu,\"columns\":%zu,\"output\":\"%s\"}\n", pos[0], pos[1], Z->rows, Z->cols, c.out);
-    else if (!c.quiet) printf("wrote %zu x %zu to %s\n", Z->rows, Z->cols, c.out);
+    } else if (c.json)
+        printf("{\"model\":\"%s\",\"data\":\"%s\",\"n\":%zu,\"columns\":%zu,\"output\":\"%s\"}\n", pos[0], pos[1],
+               Z->rows, Z->cols, c.out);
+    else if (!c.quiet)
+        printf("wrote %zu x %zu to %s\n", Z->rows, Z->cols, c.out);
     lt_strings_free(cols);
     lt_array_free(Z);
-    lt_array_free(X);
+    lt_dataset_free(D);
     lt_model_free(m);
     return rc;
 }
@@ -262,7 +299,7 @@ int cmd_info(int argc, char **argv)
     common c;
     const char *pos[1];
     int npos, done;
-    int rc = cli_parse(argc, argv, cmd, INFO_HELP, &c, pos, 1, &npos, NULL, NULL, &done);
+    int rc = cli_parse(argc, argv, cmd, INFO_HELP, &c, pos, 1, &npos, NULL, 0, NULL, NULL, &done);
     if (rc || done) return rc;
     if (npos < 1) return cli_usage(cmd, "missing MODEL");
     lt_model *m = NULL;
@@ -295,13 +332,14 @@ int cmd_kl(int argc, char **argv)
     common c;
     const char *pos[2];
     int npos, done;
-    int rc = cli_parse(argc, argv, cmd, KL_HELP, &c, pos, 2, &npos, NULL, NULL, &done);
+    int rc = cli_parse(argc, argv, cmd, KL_HELP, &c, pos, 2, &npos, NULL, 0, NULL, NULL, &done);
     if (rc || done) return rc;
     if (npos < 2) return cli_usage(cmd, "expected MODEL_A and MODEL_B");
     size_t n = c.have_n ? c.n : 100000;
     if (n < 2) return cli_usage(cmd, "-n: Monte Carlo needs at least 2 samples");
     lt_model *a = NULL, *b = NULL;
-    lt_array *S = NULL, *la = NULL, *lb = NULL;
+    lt_dataset *S = NULL;
+    lt_array *la = NULL, *lb = NULL;
     lt_status st;
     double kl = NAN, se = 0.0;
     const char *method = "";
@@ -347,7 +385,13 @@ int cmd_kl(int argc, char **argv)
     }
     /* Any two families: sample A, score under both. */
     method = "Monte Carlo over samples of A";
-    if ((st = lt_model_sample(a, n, c.seed, &S)) || (st = lt_array_create(n, 1, LT_F64, &la)) ||
+    if (a->family != b->family) {
+        fprintf(stderr, "latent kl: KL between a %s and a %s model is not supported\n", a->family->name,
+                b->family->name);
+        lt_model_free(a), lt_model_free(b);
+        return EXIT_FAIL;
+    }
+    if ((st = lt_model_sample(a, n, c.seed, NULL, 0, &S)) || (st = lt_array_create(n, 1, LT_F64, &la)) ||
         (st = lt_array_create(n, 1, LT_F64, &lb)) || (st = lt_model_score(a, S, c.threads, la->data, NULL)) ||
         (st = lt_model_score(b, S, c.threads, lb->data, NULL)))
         goto out;
@@ -372,7 +416,7 @@ out:
     } else {
         printf("KL(A || B) = %.10g nats (%s)\n", kl, method);
     }
-    lt_array_free(S), lt_array_free(la), lt_array_free(lb);
+    lt_dataset_free(S), lt_array_free(la), lt_array_free(lb);
     lt_model_free(a), lt_model_free(b);
     return rc;
 }

@@ -126,7 +126,7 @@ int cmd_demo(int argc, char **argv)
     common c;
     const char *pos[1];
     int npos, done;
-    int rc = cli_parse(nargs, args, cmd, DEMO_HELP, &c, pos, 0, &npos, NULL, NULL, &done);
+    int rc = cli_parse(nargs, args, cmd, DEMO_HELP, &c, pos, 0, &npos, NULL, 0, NULL, NULL, &done);
     if (rc || done) return rc;
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "latent demo: %s: cannot create the output folder: %s\n", outdir, strerror(errno));
@@ -142,14 +142,16 @@ int cmd_demo(int argc, char **argv)
     }
 
     static const lt_cov_type covs[4] = {LT_COV_FULL, LT_COV_DIAG, LT_COV_SPHERICAL, LT_COV_TIED};
-    lt_array *all = NULL, *X = NULL, *train = NULL, *test = NULL;
+    lt_array *all = NULL, *X = NULL, *train = NULL, *test = NULL; /* train, test: owned by dtrain, dtest */
+    lt_dataset *dtrain = NULL, *dtest = NULL;
     lt_model *models[4] = {NULL, NULL, NULL, NULL};
     lt_report *reps[4] = {NULL, NULL, NULL, NULL}, *summary = NULL;
     double held[4], held_se[4], train_ll[4];
     size_t best = 0;
     lt_status st;
     if ((st = lt_csv_read(data_path, &all, NULL)) || (st = lt_array_to_f64(all, 1, &X)) || (st = split(X, 0, &train)) ||
-        (st = split(X, 1, &test)) || (st = lt_report_create(&summary)))
+        (st = lt_dataset_from_array(train, &dtrain)) || (st = split(X, 1, &test)) ||
+        (st = lt_dataset_from_array(test, &dtest)) || (st = lt_report_create(&summary)))
         goto fail;
     static const char *cols[] = {"cov", "k", "n_params", "train_loglik", "heldout_loglik", "stderr", "bic"};
     if ((st = lt_report_table(summary, "gmm", "", 7, cols))) goto fail;
@@ -165,8 +167,8 @@ int cmd_demo(int argc, char **argv)
                           .data_path = data_path};
         lt_score s;
         if ((st = lt_report_create(&reps[t])) ||
-            (st = lt_model_fit(&lt_gmm_family, train, kv, 3, &ctl, reps[t], &models[t])) ||
-            (st = lt_model_score(models[t], test, c.threads, NULL, &s)))
+            (st = lt_model_fit(&lt_gmm_family, dtrain, kv, 3, &ctl, reps[t], &models[t])) ||
+            (st = lt_model_score(models[t], dtest, c.threads, NULL, &s)))
             goto fail;
         progress_done(&pr);
         const lt_gmm *g = models[t]->impl;
@@ -233,6 +235,7 @@ done:
         lt_report_free(reps[t]);
     }
     lt_report_free(summary);
-    lt_array_free(all), lt_array_free(X), lt_array_free(train), lt_array_free(test);
+    lt_array_free(all), lt_array_free(X);
+    lt_dataset_free(dtrain), lt_dataset_free(dtest);
     return rc;
 }

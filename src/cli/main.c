@@ -91,7 +91,7 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 int cli_parse(int argc, char **argv, const char *cmd, const char *help, common *c, const char **pos, int max_pos,
-              int *npos, lt_kv *kv, size_t *nkv, int *done)
+              int *npos, const lt_family *fam, unsigned where, lt_kv *kv, size_t *nkv, int *done)
 {
     memset(c, 0, sizeof *c);
     *npos = 0;
@@ -136,19 +136,27 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *help, common *
                 return cli_usage(cmd, "-n: expected a positive integer, found '%s'", val);
             c->n = (size_t)n;
             c->have_n = 1;
-        } else if (a[0] == '-' && a[1] != '\0' && kv) {
-            /* A family option: --name VALUE, -k VALUE, or a flag. */
-            const char *name = a[1] == '-' ? a + 2 : a + 1;
-            const char *eq = strchr(name, '=');
+        } else if (a[0] == '-' && a[1] != '\0' && fam && kv) {
+            /* A family option: --name VALUE, --name=VALUE, -k VALUE, or a flag. */
+            char *name = (char *)(a[1] == '-' ? a + 2 : a + 1);
+            char *eq = strchr(name, '=');
+            if (eq) *eq = '\0'; /* argv is ours to modify */
+            const lt_option_spec *o = NULL;
+            for (size_t j = 0; j < fam->n_options && !o; j++)
+                if (strcmp(fam->options[j].name, name) == 0 ||
+                    (fam->options[j].short_name && !name[1] && name[0] == fam->options[j].short_name))
+                    o = &fam->options[j];
+            if (!o) return cli_usage(cmd, "%s has no option %s", fam->name, a);
+            if (!((o->where ? o->where : LT_OPT_FIT) & where))
+                return cli_usage(cmd, "--%s is an option of %s that does not apply to '%s'", o->name, fam->name, cmd);
             if (*nkv >= 64) return cli_usage(cmd, "too many options");
+            kv[*nkv].name = o->name;
             if (eq) {
-                /* --name=value: split in place (argv is ours to modify). */
-                ((char *)eq)[0] = '\0';
-                kv[*nkv].name = name;
                 kv[*nkv].value = eq + 1;
+            } else if (o->type == LT_OPT_FLAG) {
+                kv[*nkv].value = "1";
             } else {
                 NEED_VALUE();
-                kv[*nkv].name = name;
                 kv[*nkv].value = val;
             }
             (*nkv)++;
@@ -161,6 +169,20 @@ int cli_parse(int argc, char **argv, const char *cmd, const char *help, common *
 #undef NEED_VALUE
     }
     return EXIT_OK;
+}
+
+const char *cli_first_positional(int argc, char **argv)
+{
+    static const char *with_value[] = {"--seed", "--threads", "--format", "-o", "--output", "-n"};
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] != '-' || !argv[i][1]) return argv[i];
+        for (size_t j = 0; j < sizeof with_value / sizeof *with_value; j++)
+            if (strcmp(argv[i], with_value[j]) == 0) {
+                i++;
+                break;
+            }
+    }
+    return NULL;
 }
 
 /* ------------------------------------------------------------ progress */

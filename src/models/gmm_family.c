@@ -141,16 +141,16 @@ lt_status lt_gmm_load(const char *path, lt_gmm **out)
 /* ------------------------------------------------------------ the family */
 
 static const lt_option_spec gmm_options[] = {
-    {"k", 'k', LT_OPT_STRING, "1", "K|K1..K2", "components; a range fits each and keeps the best by --criterion"},
-    {"cov", 0, LT_OPT_STRING, "full", "TYPE", "covariance: full, diag, spherical or tied"},
-    {"init", 0, LT_OPT_STRING, "kmeans++", "HOW", "kmeans++, random, or a model file to start from"},
-    {"n-init", 0, LT_OPT_INT, "1", "N", "EM runs from different initialisations; the best is kept"},
-    {"tol", 0, LT_OPT_REAL, "1e-3", "T", "stop when the log-likelihood per sample gains less than T"},
-    {"max-iter", 0, LT_OPT_INT, "100", "M", "EM iterations at most"},
-    {"reg-covar", 0, LT_OPT_REAL, "1e-6", "R", "added to every variance, keeping covariances positive definite"},
-    {"kmeans-iter", 0, LT_OPT_INT, "100", "M", "k-means iterations at most in the k-means++ initialisation"},
-    {"criterion", 0, LT_OPT_STRING, "bic", "C", "bic or aic: how a range of K is decided"},
-    {"sample-weights", 0, LT_OPT_STRING, NULL, "FILE", "one non-negative weight per sample (CSV or NPY column)"},
+    {"k", 'k', LT_OPT_STRING, "1", "K|K1..K2", "components; a range fits each and keeps the best by --criterion", LT_OPT_FIT},
+    {"cov", 0, LT_OPT_STRING, "full", "TYPE", "covariance: full, diag, spherical or tied", LT_OPT_FIT},
+    {"init", 0, LT_OPT_STRING, "kmeans++", "HOW", "kmeans++, random, or a model file to start from", LT_OPT_FIT},
+    {"n-init", 0, LT_OPT_INT, "1", "N", "EM runs from different initialisations; the best is kept", LT_OPT_FIT},
+    {"tol", 0, LT_OPT_REAL, "1e-3", "T", "stop when the log-likelihood per sample gains less than T", LT_OPT_FIT},
+    {"max-iter", 0, LT_OPT_INT, "100", "M", "EM iterations at most", LT_OPT_FIT},
+    {"reg-covar", 0, LT_OPT_REAL, "1e-6", "R", "added to every variance, keeping covariances positive definite", LT_OPT_FIT},
+    {"kmeans-iter", 0, LT_OPT_INT, "100", "M", "k-means iterations at most in the k-means++ initialisation", LT_OPT_FIT},
+    {"criterion", 0, LT_OPT_STRING, "bic", "C", "bic or aic: how a range of K is decided", LT_OPT_FIT},
+    {"sample-weights", 0, LT_OPT_STRING, NULL, "FILE", "one non-negative weight per sample (CSV or NPY column)", LT_OPT_FIT},
 };
 
 static lt_status parse_k(const char *s, size_t *lo, size_t *hi)
@@ -170,9 +170,19 @@ static lt_status parse_k(const char *s, size_t *lo, size_t *hi)
 
 static void gmm_free_impl(void *m) { lt_gmm_free(m); }
 
-static lt_status gmm_fit(const lt_array *X, const lt_kv *opts, size_t n_opts, const lt_fit_ctl *ctl, lt_report *rep,
+/* The numeric rows of a dataset, or a clear error. */
+static lt_status rows_of(const lt_dataset *D, const lt_array **X)
+{
+    if (!D->x) return lt_fail(LT_ERR_INVALID, "a Gaussian mixture needs numeric rows (CSV, NPY or IDX), not symbols");
+    *X = D->x;
+    return LT_OK;
+}
+
+static lt_status gmm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, const lt_fit_ctl *ctl, lt_report *rep,
                          void **out)
 {
+    const lt_array *X = NULL;
+    LT_CHECK(rows_of(D, &X));
     lt_gmm_options o;
     lt_gmm_options_default(&o);
     lt_status st = LT_OK;
@@ -306,9 +316,11 @@ static lt_status model_data(const lt_gmm *m, const lt_array *X, lt_array **out)
     return lt_array_to_f64(X, 1, out);
 }
 
-static lt_status gmm_score(const void *impl, const lt_array *X, int threads, double *logp, lt_score *sum)
+static lt_status gmm_score(const void *impl, const lt_dataset *D, int threads, double *logp, lt_score *sum)
 {
     const lt_gmm *m = impl;
+    const lt_array *X = NULL;
+    LT_CHECK(rows_of(D, &X));
     lt_array *Xd;
     LT_CHECK(model_data(m, X, &Xd));
     size_t n = Xd->rows;
@@ -340,8 +352,10 @@ static lt_status gmm_score(const void *impl, const lt_array *X, int threads, dou
     return st;
 }
 
-static lt_status gmm_sample(const void *impl, size_t n, uint64_t seed, lt_array **out)
+static lt_status gmm_sample(const void *impl, size_t n, uint64_t seed, const lt_kv *opts, size_t n_opts,
+                            lt_dataset **out)
 {
+    (void)opts, (void)n_opts;
     const lt_gmm *m = impl;
     lt_array *a;
     LT_CHECK(lt_array_create(n, m->d, LT_F64, &a));
@@ -350,13 +364,14 @@ static lt_status gmm_sample(const void *impl, size_t n, uint64_t seed, lt_array 
         lt_array_free(a);
         return st;
     }
-    *out = a;
-    return LT_OK;
+    return lt_dataset_from_array(a, out);
 }
 
-static lt_status gmm_infer(const void *impl, const lt_array *X, int threads, lt_array **out, char ***columns)
+static lt_status gmm_infer(const void *impl, const lt_dataset *D, int threads, lt_array **out, char ***columns)
 {
     const lt_gmm *m = impl;
+    const lt_array *X = NULL;
+    LT_CHECK(rows_of(D, &X));
     lt_array *Xd = NULL, *a = NULL;
     double *resp = NULL, *lp = NULL;
     size_t *lab = NULL;

@@ -37,16 +37,58 @@ static lt_status unsupported(const lt_family *f, const char *verb)
     return lt_fail(LT_ERR_UNSUPPORTED, "%s: %s is not supported", f->name, verb);
 }
 
-lt_status lt_model_fit(const lt_family *fam, const lt_array *X, const lt_kv *opts, size_t n_opts,
+/* ------------------------------------------------------------ datasets */
+
+lt_status lt_dataset_from_array(lt_array *x, lt_dataset **out)
+{
+    *out = NULL;
+    lt_dataset *d = lt_calloc(1, sizeof *d);
+    if (!d) {
+        lt_array_free(x);
+        return LT_ERR_NOMEM;
+    }
+    d->x = x;
+    d->n_steps = x->rows;
+    *out = d;
+    return LT_OK;
+}
+
+void lt_dataset_free(lt_dataset *d)
+{
+    if (!d) return;
+    lt_array_free(d->x);
+    free(d->symbols);
+    free(d->lengths);
+    if (d->vocab)
+        for (size_t i = 0; i < d->vocab_size; i++) free(d->vocab[i]);
+    free(d->vocab);
+    free(d);
+}
+
+size_t lt_dataset_samples(const lt_dataset *d) { return d->lengths ? d->n_seqs : d->n_steps; }
+
+/* ------------------------------------------------------------ verbs */
+
+lt_status lt_model_read(const lt_family *fam, const char *path, lt_format fmt, const lt_kv *opts, size_t n_opts,
+                        const lt_model *model, lt_dataset **out)
+{
+    *out = NULL;
+    if (fam->read) return fam->read(path, fmt, opts, n_opts, model ? model->impl : NULL, out);
+    lt_array *x;
+    LT_CHECK(lt_data_read(path, fmt, &x));
+    return lt_dataset_from_array(x, out);
+}
+
+lt_status lt_model_fit(const lt_family *fam, const lt_dataset *data, const lt_kv *opts, size_t n_opts,
                        const lt_fit_ctl *ctl, lt_report *report, lt_model **out)
 {
     *out = NULL;
     if (!fam->fit) return unsupported(fam, "fit");
-    LT_CHECK(lt_kv_check(fam, opts, n_opts));
+    LT_CHECK(lt_kv_check(fam, opts, n_opts, LT_OPT_FIT | LT_OPT_DATA));
     lt_model *m = lt_calloc(1, sizeof *m);
     if (!m) return LT_ERR_NOMEM;
     m->family = fam;
-    lt_status st = fam->fit(X, opts, n_opts, ctl, report, &m->impl);
+    lt_status st = fam->fit(data, opts, n_opts, ctl, report, &m->impl);
     if (st != LT_OK) {
         free(m);
         return st;
@@ -55,25 +97,34 @@ lt_status lt_model_fit(const lt_family *fam, const lt_array *X, const lt_kv *opt
     return LT_OK;
 }
 
-lt_status lt_model_score(const lt_model *m, const lt_array *X, int threads, double *logp, lt_score *summary)
+lt_status lt_model_score(const lt_model *m, const lt_dataset *data, int threads, double *logp, lt_score *summary)
 {
     if (!m->family->score) return unsupported(m->family, "score");
-    return m->family->score(m->impl, X, threads, logp, summary);
+    return m->family->score(m->impl, data, threads, logp, summary);
 }
 
-lt_status lt_model_sample(const lt_model *m, size_t n, uint64_t seed, lt_array **out)
+lt_status lt_model_sample(const lt_model *m, size_t n, uint64_t seed, const lt_kv *opts, size_t n_opts,
+                          lt_dataset **out)
 {
     *out = NULL;
     if (!m->family->sample) return unsupported(m->family, "sample");
-    return m->family->sample(m->impl, n, seed, out);
+    LT_CHECK(lt_kv_check(m->family, opts, n_opts, LT_OPT_SAMPLE));
+    return m->family->sample(m->impl, n, seed, opts, n_opts, out);
 }
 
-lt_status lt_model_infer(const lt_model *m, const lt_array *X, int threads, lt_array **out, char ***columns)
+lt_status lt_model_write(const lt_model *m, const lt_dataset *data, const char *path)
+{
+    if (m->family->write) return m->family->write(m->impl, data, path);
+    if (!data->x) return lt_fail(LT_ERR_UNSUPPORTED, "%s: these samples cannot be written as an array", m->family->name);
+    return lt_data_write(path, data->x);
+}
+
+lt_status lt_model_infer(const lt_model *m, const lt_dataset *data, int threads, lt_array **out, char ***columns)
 {
     *out = NULL;
     if (columns) *columns = NULL;
     if (!m->family->infer) return unsupported(m->family, "infer");
-    return m->family->infer(m->impl, X, threads, out, columns);
+    return m->family->infer(m->impl, data, threads, out, columns);
 }
 
 lt_status lt_model_save(const lt_model *m, const char *path)
@@ -180,12 +231,20 @@ lt_status lt_kv_real(const lt_kv *opts, size_t n, const char *name, double def, 
     return LT_OK;
 }
 
-lt_status lt_kv_check(const lt_family *fam, const lt_kv *opts, size_t n)
+lt_status lt_kv_check(const lt_family *fam, const lt_kv *opts, size_t n, unsigned where)
 {
     for (size_t i = 0; i < n; i++) {
         size_t j = 0;
         while (j < fam->n_options && strcmp(fam->options[j].name, opts[i].name) != 0) j++;
         if (j == fam->n_options) return lt_fail(LT_ERR_INVALID, "%s: unknown option --%s", fam->name, opts[i].name);
+        unsigned w = fam->options[j].where ? fam->options[j].where : LT_OPT_FIT;
+        if (!(w & where)) return lt_fail(LT_ERR_INVALID, "%s: --%s does not apply here", fam->name, opts[i].name);
     }
     return LT_OK;
+}
+
+int lt_kv_flag(const lt_kv *opts, size_t n, const char *name)
+{
+    const char *v = lt_kv_get(opts, n, name);
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
 }
