@@ -1,0 +1,179 @@
+/* Time latent's Baum-Welch: seconds per iteration, excluding fixed costs.
+ *
+ *   hmm_latent english DATA.txt --k K --init PREFIX [--n 200000 (symbols; gauss: rows, 0 = all)]
+ *   hmm_latent gauss DATA.npy --k K --init PREFIX [--seq-len 10000]
+ *              [--m1 1 --m2 3 --threads 2 --tag NAME]
+ *
+ * english: data/english.txt as 27 symbols (bench/hmm_util.h), one sequence
+ * per address, the first --n symbols. gauss: the rows of DATA.npy cut into
+ * sequences of --seq-len, one diagonal Gaussian per state. The initial
+ * model is read from PREFIX_{start,trans,emit}.npy (english) or
+ * PREFIX_{start,trans,means,vars}.npy (gauss), written by
+ * bench/hmm_data.py, so every implementation starts from the same
+ * parameters and does the same arithmetic.
+ *
+ * After an untimed warm-up (one iteration on a slice), two fits with
+ * init_params = 0 (everything from the initial model), tol = 0, no priors
+ * and reg_covar = 0 (pomegranate adds nothing either), with max_iter = m1
+ * and m2; (t2 - t1) / (m2 - m1) is one E+M iteration with the fixed costs
+ * (validation, copies, allocation) cancelled. The quality is the
+ * log-likelihood per step of the m2 model on the training data (lt_hmm_score,
+ * not timed), nats.
+ *
+ * Prints one "RESULT key=value ..." line on stdout; bench/run_hmm.sh
+ * collects them.
+ */
+#include "hmm_util.h"
+
+#include "latent/hmm.h"
+
+static const char *prog = "hmm_latent";
+
+static lt_hmm *fit(const lt_hmm_options *o, const lt_seqs *data, double *seconds)
+{
+    lt_hmm *m = NULL;
+    double t0 = bench_now();
+    lt_status s = lt_hmm_fit(o, data, &m);
+    *seconds = bench_now() - t0;
+    if (s != LT_OK) bench_die(prog, "lt_hmm_fit failed", lt_last_error());
+    if (m->n_iter != o->max_iter)
+        fprintf(stderr, "%s: warning: %zu Baum-Welch iterations ran, %zu asked\n", prog, m->n_iter, o->max_iter);
+    return m;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || argv[1][0] == '-') {
+        fprintf(stderr,
+                "usage: %s english|gauss DATA --k K --init PREFIX [--n SYMBOLS --seq-len L --m1 M1 --m2 M2\n"
+                "       --threads T --tag NAME]\n",
+                prog);
+        return 2;
+    }
+    const char *kind = argv[1], *path = argv[2];
+    int english = strcmp(kind, "english") == 0;
+    if (!english && strcmp(kind, "gauss") != 0) bench_die(prog, "the case is english or gauss", kind);
+    size_t k = bench_arg_size(argc, argv, "--k", 16);
+    const char *prefix = bench_arg(argc, argv, "--init", NULL);
+    size_t limit = bench_arg_size(argc, argv, "--n", english ? 200000 : 0); /* symbols, or rows */
+    size_t seq_len = bench_arg_size(argc, argv, "--seq-len", 10000);
+    size_t m1 = bench_arg_size(argc, argv, "--m1", 1), m2 = bench_arg_size(argc, argv, "--m2", 3);
+    int threads = (int)bench_arg_size(argc, argv, "--threads", 2);
+    const char *tag = bench_arg(argc, argv, "--tag", "-");
+    if (!prefix) bench_die(prog, "--init PREFIX is required", NULL);
+    if (m2 <= m1 || m1 == 0) bench_die(prog, "need 0 < m1 < m2", NULL);
+
+    lt_seqs data;
+    memset(&data, 0, sizeof data);
+    int32_t *symbols = NULL;
+    double *X = NULL;
+    size_t *lengths = NULL, d = 1;
+    if (english) {
+        symbols = hmm_english_read(prog, path, limit, &lengths, &data.n_seqs, &data.total);
+        data.symbols = symbols;
+        data.dim = 1;
+    } else {
+        size_t rows;
+        X = bench_npy_read(prog, path, limit, &rows, &d);
+        lengths = hmm_even_lengths(prog, rows, seq_len, &data.n_seqs);
+        data.total = rows;
+        data.dim = d;
+        data.x = X;
+    }
+    data.lengths = lengths;
+
+    lt_hmm *init = NULL;
+    lt_status s = english ? lt_hmm_create(k, LT_EMIT_CATEGORICAL, 1, HMM_N_SYMBOLS, 0, LT_COV_DIAG, &init)
+                          : lt_hmm_create(k, LT_EMIT_GAUSSIAN, d, 0, 0, LT_COV_DIAG, &init);
+    if (s != LT_OK) bench_die(prog, "lt_hmm_create failed", lt_last_error());
+    double *a = hmm_init_read(prog, prefix, "start", 1, k);
+    memcpy(init->start, a, k * sizeof(double));
+    free(a);
+    a = hmm_init_read(prog, prefix, "trans", k, k);
+    memcpy(init->trans, a, k * k * sizeof(double));
+    free(a);
+    if (english) {
+        a = hmm_init_read(prog, prefix, "emit", k, HMM_N_SYMBOLS);
+        memcpy(init->emit, a, k * HMM_N_SYMBOLS * sizeof(double));
+        free(a);
+    } else {
+        lt_gmm *g = init->states[0];
+        for (size_t j = 0; j < k; j++)
+            g->weights[j] = 1.0 / (double)k;
+        a = hmm_init_read(prog, prefix, "means", k, d);
+        memcpy(g->means, a, k * d * sizeof(double));
+        free(a);
+        a = hmm_init_read(prog, prefix, "vars", k, d);
+        memcpy(g->covs, a, k * d * sizeof(double));
+        free(a);
+    }
+    if ((s = lt_hmm_prepare(init)) != LT_OK) bench_die(prog, "initial model", lt_last_error());
+
+    lt_hmm_options o;
+    lt_hmm_options_default(&o);
+    o.k = k;
+    o.emission = init->emission;
+    o.cov = LT_COV_DIAG;
+    o.n_symbols = english ? HMM_N_SYMBOLS : 0;
+    o.params = LT_HMM_ALL;
+    o.init_params = 0;
+    o.init_model = init;
+    o.start_prior = 1.0;
+    o.trans_prior = 1.0;
+    o.tol = 0.0;
+    o.n_init = 1;
+    o.reg_covar = 0.0;
+    o.seed = 0;
+    o.threads = threads;
+
+    /* Warm-up on the first sequence(s), about 10% of the data: thread pool,
+     * first touch of the code paths. */
+    {
+        lt_seqs w = data;
+        size_t steps = 0, ns = 0;
+        while (ns < data.n_seqs && (ns == 0 || steps < data.total / 10))
+            steps += data.lengths[ns++];
+        w.n_seqs = ns;
+        w.total = steps;
+        double tw;
+        o.max_iter = 1;
+        lt_hmm_free(fit(&o, &w, &tw));
+    }
+
+    double t1, t2;
+    o.max_iter = m1;
+    lt_hmm *h1 = fit(&o, &data, &t1);
+    size_t iters1 = h1->n_iter;
+    lt_hmm_free(h1);
+    o.max_iter = m2;
+    lt_hmm *h2 = fit(&o, &data, &t2);
+    size_t iters2 = h2->n_iter;
+    if (iters2 <= iters1) bench_die(prog, "the m2 fit ran no more iterations than the m1 fit", NULL);
+    double per_iter = (t2 - t1) / (double)(iters2 - iters1);
+
+    double *logp = malloc(data.n_seqs * sizeof *logp);
+    if (!logp) bench_die(prog, "out of memory", NULL);
+    if (lt_hmm_score(h2, &data, threads, logp) != LT_OK) bench_die(prog, "lt_hmm_score failed", lt_last_error());
+    double ll = 0.0;
+    for (size_t i = 0; i < data.n_seqs; i++)
+        ll += logp[i];
+    ll /= (double)data.total;
+    double flops = hmm_fb_flops((double)data.total, (double)k);
+
+    fprintf(stderr,
+            "%s: %s %s T=%zu in %zu sequences, k=%zu d=%zu threads=%d: %.4f s/iteration (%.1f ns/step, "
+            "%.2f GFLOP/s), log-likelihood per step %.6f\n",
+            prog, tag, kind, data.total, data.n_seqs, k, d, threads, per_iter, per_iter / (double)data.total * 1e9,
+            flops / per_iter * 1e-9, ll);
+    printf("RESULT impl=latent tag=%s case=%s t=%zu n_seqs=%zu k=%zu d=%zu threads=%d m1=%zu m2=%zu iters1=%zu "
+           "iters2=%zu t1=%.6f t2=%.6f sec_per_iter=%.6f fb_flops=%.6e loglik=%.10f\n",
+           tag, kind, data.total, data.n_seqs, k, d, threads, m1, m2, iters1, iters2, t1, t2, per_iter, flops, ll);
+
+    free(logp);
+    lt_hmm_free(h2);
+    lt_hmm_free(init);
+    free(lengths);
+    free(symbols);
+    free(X);
+    return 0;
+}
