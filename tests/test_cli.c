@@ -3,6 +3,7 @@
  * documented failure with its exit code, its one-line message, and no
  * output file left behind. */
 #include "harness.h"
+#include "latent/model.h"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -117,6 +118,10 @@ static void test_round_trip(void)
         CHECK_MSG(run(a) == 0 && strstr(out, "usage: latent") != NULL, "%s", a);
     }
     CHECK(run("--version") == 0 && strstr(out, "latent "));
+    /* the main help names every family there is */
+    CHECK(run("--help") == 0);
+    for (size_t i = 0; i < lt_family_count(); i++)
+        CHECK_MSG(strstr(out, lt_family_at(i)->name) != NULL, "main help lacks %s", lt_family_at(i)->name);
     CHECK(count_tmp() == 0);
 }
 

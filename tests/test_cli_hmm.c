@@ -322,7 +322,7 @@ static void test_bad_input(void)
                 "--lengths applies to rows (CSV, NPY), not to text", "lb.safetensors");
     EXPECT_FAIL("fit hmm gauss_ids.csv --seq-column 9 -o lb.safetensors", 1, "--seq-column 9: the data has 3 columns",
                 "lb.safetensors");
-    EXPECT_FAIL("fit hmm gauss_ids.csv --seq-column nope -o lb.safetensors", 1, "has no column of that name",
+    EXPECT_FAIL("fit hmm gauss_ids.csv --seq-column nope -o lb.safetensors", 1, "no column named 'nope'",
                 "lb.safetensors");
     /* other failures */
     EXPECT_FAIL("fit hmm three.csv -k 5 -o k5.safetensors", 1, "exceeds the number of steps", "k5.safetensors");
@@ -358,6 +358,9 @@ static void test_bad_input(void)
     EXPECT_FAIL("score m.safetensors tokens.txt --states 3", 2, "does not apply to 'score'", NULL);
     EXPECT_FAIL("sample m.safetensors --length 5 -o u.txt", 2, "missing -n", "u.txt");
     EXPECT_FAIL("sample m.safetensors -n 2 --lengths lengths.txt -o u.txt", 2, "does not apply to 'sample'", "u.txt");
+    /* option values that only the family can judge are usage errors too */
+    EXPECT_FAIL("sample m.safetensors -n 2 --length 0 -o u.txt", 2, "--length", "u.txt");
+    EXPECT_FAIL("fit hmm tokens.txt --tokens --chars -o u.safetensors", 2, "--tokens and --chars", "u.safetensors");
     EXPECT_FAIL("score m.safetensors", 2, "expected MODEL and DATA", NULL);
     CHECK(run("fit hmm --help") == 0 && strstr(out, "--states") && strstr(out, "--lengths") && strstr(out, "--chars"));
     CHECK(strstr(out, "--length L"));

@@ -337,12 +337,12 @@ static void test_column(void)
     o.seq_column = "2x";
     CHECK_FAILS(lt_seq_read(p, &o, &d), LT_ERR_INVALID, "found '2x'");
     o.seq_column = "nope";
-    snprintf(want, sizeof want, "--seq-column nope: %s has no column of that name", p);
-    CHECK_FAILS(lt_seq_read(p, &o, &d), LT_ERR_INVALID, want);
+    snprintf(want, sizeof want, "%s: no column named 'nope' (--seq-column)", p);
+    CHECK_FAILS(lt_seq_read(p, &o, &d), LT_ERR_FORMAT, want);
     const char *nh = put("nohdr.csv", "1,2\n1,3\n");
-    snprintf(want, sizeof want, "--seq-column id: %s has no header line to find that name in", nh);
+    snprintf(want, sizeof want, "%s: no header line to find the column 'id' (--seq-column) in", nh);
     o.seq_column = "id";
-    CHECK_FAILS(lt_seq_read(nh, &o, &d), LT_ERR_INVALID, want);
+    CHECK_FAILS(lt_seq_read(nh, &o, &d), LT_ERR_FORMAT, want);
     const char *one = put("one.csv", "1\n1\n2\n");
     o.seq_column = "1";
     snprintf(want, sizeof want, "%s: --seq-column 1 is the only column; no features would be left", one);

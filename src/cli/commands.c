@@ -34,10 +34,22 @@ static void print_family_help(const lt_family *f)
            "  --quiet                      no progress on stderr\n");
 }
 
+/* A family option with a bad value (the library's message starts with
+ * "--name") is a usage error (exit 2); anything else a failure (exit 1). */
+static int fail_or_usage(const char *cmd, const lt_family *fam, lt_status st)
+{
+    if (st == LT_ERR_INVALID && strncmp(lt_last_error(), "--", 2) == 0) {
+        fprintf(stderr, "latent %s: %s (see 'latent fit %s --help')\n", cmd, lt_last_error(), fam->name);
+        return EXIT_USAGE;
+    }
+    return cli_fail(cmd, st);
+}
+
 static const char *FIT_HELP =
     "usage: latent fit FAMILY DATA [family options] [--seed S] [--threads N] [--json] [--quiet] -o MODEL\n"
     "\n"
-    "Fit a model of FAMILY to DATA (.csv, .npy, .idx, .idx.gz) and write it to MODEL.\n"
+    "Fit a model of FAMILY to DATA (.csv, .npy, .idx, .idx.gz; .txt for sequences of\n"
+    "symbols) and write it to MODEL.\n"
     "'latent fit FAMILY --help' lists the family's options.\n"
     "\nfamilies:\n";
 
@@ -75,7 +87,7 @@ int cmd_fit(int argc, char **argv)
     lt_model *m = NULL;
     lt_status st;
     progress pr;
-    if ((st = lt_model_read(fam, pos[0], c.format, kv, nkv, NULL, &D))) return cli_fail(cmd, st);
+    if ((st = lt_model_read(fam, pos[0], c.format, kv, nkv, NULL, &D))) return fail_or_usage(cmd, fam, st);
     if ((st = lt_report_create(&rep))) {
         lt_dataset_free(D);
         return cli_fail(cmd, st);
@@ -87,16 +99,12 @@ int cmd_fit(int argc, char **argv)
     st = lt_model_fit(fam, D, kv, nkv, &ctl, rep, &m);
     progress_done(&pr);
     if (st == LT_OK) st = lt_model_save(m, c.out);
-    if (st == LT_ERR_INVALID && strncmp(lt_last_error(), "--", 2) == 0) {
-        /* A family option with a bad value is a usage error. */
-        fprintf(stderr, "latent fit: %s (see 'latent fit %s --help')\n", lt_last_error(), fam->name);
-        rc = EXIT_USAGE;
-    } else if (st == LT_OK) {
+    if (st == LT_OK) {
         lt_report_num(rep, "seconds", cli_now() - t0);
         lt_report_str(rep, "model", c.out);
         rc = cli_print_report(cmd, rep, c.json);
     } else {
-        rc = cli_fail(cmd, st);
+        rc = fail_or_usage(cmd, fam, st);
     }
     lt_model_free(m);
     lt_report_free(rep);
@@ -120,11 +128,13 @@ static int load_first_model(const char *cmd, int argc, char **argv, lt_model **m
 /* ---------------------------------------------------------------- score */
 
 static const char *SCORE_HELP =
-    "usage: latent score MODEL DATA [--threads N] [--format F] [--json] [-o PER_SAMPLE.csv]\n"
+    "usage: latent score MODEL DATA [data options] [--threads N] [--format F] [--json] [-o PER_SAMPLE.csv]\n"
     "\n"
-    "The log-likelihood of DATA under MODEL in nats: the mean per sample, its\n"
-    "standard error, the total, and what kind of number it is (exact, a lower\n"
-    "bound, or an estimate). -o writes log p(x) of each sample.\n"
+    "The log-likelihood of DATA under MODEL in nats: the mean per sample (per step\n"
+    "for sequence models), its standard error, the total, and what kind of number\n"
+    "it is (exact, a lower bound, or an estimate). -o writes log p(x) of each\n"
+    "sample (each sequence). Data options of the model's family (such as an HMM's\n"
+    "--lengths FILE) say how to read DATA; see 'latent fit FAMILY --help'.\n"
     "JSON keys: model, data, kind, method, unit, n, mean_log_likelihood,\n"
     "stderr, total_log_likelihood.\n";
 
@@ -150,7 +160,10 @@ int cmd_score(int argc, char **argv)
     lt_report *rep = NULL;
     lt_status st;
     lt_score s;
-    if ((st = lt_model_read(m->family, pos[1], c.format, kv, nkv, m, &D))) goto fail;
+    if ((st = lt_model_read(m->family, pos[1], c.format, kv, nkv, m, &D))) {
+        rc = fail_or_usage(cmd, m->family, st);
+        goto done;
+    }
     if ((st = lt_array_create(lt_dataset_samples(D), 1, LT_F64, &lp))) goto fail;
     if ((st = lt_model_score(m, D, c.threads, lp->data, &s))) {
         rc = cli_fail_in(cmd, pos[1], st);
@@ -190,8 +203,11 @@ done:
 
 /* --------------------------------------------------------------- sample */
 
-static const char *SAMPLE_HELP = "usage: latent sample MODEL -n N [--seed S] [--json] -o OUT.csv|OUT.npy\n"
-                                 "\nDraw N samples from MODEL and write them to OUT.\n";
+static const char *SAMPLE_HELP =
+    "usage: latent sample MODEL -n N [--seed S] [--length L] [--json] -o OUT.csv|OUT.npy|OUT.txt\n"
+    "\nDraw N samples from MODEL and write them to OUT: rows as .csv or .npy; for\n"
+    "sequence models N sequences of --length L steps (.txt for symbols, one\n"
+    "sequence per line; .csv with a first column `sequence`).\n";
 
 int cmd_sample(int argc, char **argv)
 {
@@ -221,7 +237,7 @@ int cmd_sample(int argc, char **argv)
     lt_dataset *S = NULL;
     lt_status st;
     if ((st = lt_model_sample(m, c.n, c.seed, kv, nkv, &S)) || (st = lt_model_write(m, S, c.out))) {
-        rc = cli_fail(cmd, st);
+        rc = fail_or_usage(cmd, m->family, st);
     } else if (c.json) {
         printf("{\"model\":\"%s\",\"n\":%zu,\"seed\":%llu,\"output\":\"%s\"}\n", pos[0], c.n,
                (unsigned long long)c.seed, c.out);
@@ -236,9 +252,11 @@ int cmd_sample(int argc, char **argv)
 /* ---------------------------------------------------------------- infer */
 
 static const char *INFER_HELP =
-    "usage: latent infer MODEL DATA [--threads N] [--format F] -o OUT.csv|OUT.npy\n"
-    "\nThe latents of each sample of DATA under MODEL. For a Gaussian mixture: the\n"
-    "most probable component (label), log p(x), and the responsibilities p_0..p_K-1.\n";
+    "usage: latent infer MODEL DATA [data options] [--threads N] [--format F] -o OUT.csv|OUT.npy\n"
+    "\nThe latents of DATA under MODEL. Gaussian mixture: per sample the most probable\n"
+    "component (label), log p(x) and the responsibilities p_0..p_K-1. Hidden Markov\n"
+    "model: per step the sequence, the step, the Viterbi state, the most probable\n"
+    "state and the state posteriors p_0..p_K-1.\n";
 
 int cmd_infer(int argc, char **argv)
 {
@@ -266,7 +284,11 @@ int cmd_infer(int argc, char **argv)
     lt_array *Z = NULL;
     char **cols = NULL;
     lt_status st;
-    if ((st = lt_model_read(m->family, pos[1], c.format, kv, nkv, m, &D))) goto out;
+    if ((st = lt_model_read(m->family, pos[1], c.format, kv, nkv, m, &D))) {
+        rc = fail_or_usage(cmd, m->family, st);
+        st = LT_OK;
+        goto out;
+    }
     if ((st = lt_model_infer(m, D, c.threads, &Z, &cols))) {
         rc = cli_fail_in(cmd, pos[1], st);
         st = LT_OK;

@@ -834,14 +834,15 @@ lt_status lt_seq_read(const char *path, const lt_seq_read_options *o, lt_dataset
     }
     if (by_name) {
         if (!hdr) {
-            st = lt_fail(LT_ERR_INVALID, "--seq-column %s: %s has no header line to find that name in", o->seq_column,
-                         path);
+            /* about the file, not the option's form: the message leads with the file */
+            st = lt_fail(LT_ERR_FORMAT, "%s: no header line to find the column '%s' (--seq-column) in", path,
+                         o->seq_column);
             goto fail;
         }
         for (size_t j = 0; hdr[j] && colno < 0; j++)
             if (strcmp(hdr[j], o->seq_column) == 0) colno = (long long)j;
         if (colno < 0) {
-            st = lt_fail(LT_ERR_INVALID, "--seq-column %s: %s has no column of that name", o->seq_column, path);
+            st = lt_fail(LT_ERR_FORMAT, "%s: no column named '%s' (--seq-column)", path, o->seq_column);
             goto fail;
         }
     }
