@@ -12,7 +12,7 @@
  * bench/hmm_data.py, so every implementation starts from the same
  * parameters and does the same arithmetic.
  *
- * After an untimed warm-up (one iteration on a slice), two fits with
+ * After an untimed warm-up (full-size fits for at least 0.3 s), two fits with
  * init_params = 0 (everything from the initial model), tol = 0, no priors
  * and reg_covar = 0 (pomegranate adds nothing either), with max_iter = m1
  * and m2; (t2 - t1) / (m2 - m1) is one E+M iteration with the fixed costs
@@ -126,18 +126,18 @@ int main(int argc, char **argv)
     o.seed = 0;
     o.threads = threads;
 
-    /* Warm-up on the first sequence(s), about 10% of the data: thread pool,
-     * first touch of the code paths. */
+    /* Warm-up on the whole data, repeated for at least 0.3 s: the first
+     * touch of fresh memory is expensive on these machines and would land
+     * in the first timed fit only (biasing t2 - t1 low), and OpenBLAS's
+     * idle server thread spins for about 0.1 s after start-up, fighting our
+     * second thread for a core. */
     {
-        lt_seqs w = data;
-        size_t steps = 0, ns = 0;
-        while (ns < data.n_seqs && (ns == 0 || steps < data.total / 10))
-            steps += data.lengths[ns++];
-        w.n_seqs = ns;
-        w.total = steps;
-        double tw;
-        o.max_iter = 1;
-        lt_hmm_free(fit(&o, &w, &tw));
+        double tw, spent = 0.0;
+        o.max_iter = m1;
+        do {
+            lt_hmm_free(fit(&o, &data, &tw));
+            spent += tw;
+        } while (spent < 0.3);
     }
 
     double t1, t2;

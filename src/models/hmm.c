@@ -22,13 +22,29 @@
  *   xi_t(i, j) = a_t(i) A_ij b'_t+1(j) beta_t+1(j) / Z_t,
  *   beta_t = u_t / max_i u_t(i),   beta_T = 1.
  *
+ * As computed, the scales are lazier, with the same results: the forward
+ * rows are a_t times 2^-e_t, multiplied by an exact power of two only when
+ * their sum falls below 2^-32 (log p = log sum_j of the last row + e_T log 2
+ * + sum_t m_t), and beta likewise by powers of two when its largest entry
+ * does. So no step divides or takes a logarithm on the recursion's critical
+ * path, which at small K is the whole cost; the tests below compare
+ * c_t = s_t / s_t-1 and Z_t / (sum a_t)(max beta_t+1) without dividing.
+ * Categorical emissions depend on the step only through its symbol: b' and
+ * m come from a table of n_symbols rows made once per pass (for K <= 4 also
+ * the matrices A_ij b'_s(j), one multiply fewer per step), so a step reads
+ * a row instead of taking K logarithms and exponentials. The transition
+ * counts are summed as sum_t a_t(i) w_t+1(j) / Z_t (w = b' beta) and
+ * multiplied by A_ij once per sequence, and the categorical E-step sums the
+ * expected emission counts per block as well, so the M-step does not read
+ * gamma again.
+ *
  * Every number is probability-sized: b' and beta are at most 1 and a sums
- * to 1, so nothing underflows for any length. c_t and Z_t can only become
- * tiny when the model makes a step nearly impossible (a transition of
- * 1e-300, say); should one fall below SCALE_MIN, that sequence is redone in
- * log space (normalised log-sum-exp recursions, same outputs), which cannot
- * lose precision. A sequence whose probability is exactly zero (a forbidden
- * transition, a symbol no state emits) has log p = -inf.
+ * to at most 2, so nothing underflows for any length. c_t and Z_t can only
+ * become tiny when the model makes a step nearly impossible (a transition
+ * of 1e-300, say); should one fall below SCALE_MIN, that sequence is redone
+ * in log space (normalised log-sum-exp recursions, same outputs), which
+ * cannot lose precision. A sequence whose probability is exactly zero (a
+ * forbidden transition, a symbol no state emits) has log p = -inf.
  *
  * Viterbi: max-product in log space (log A with -inf for zeros), the running
  * maximum subtracted at each step so the numbers stay small however long
@@ -46,7 +62,8 @@
  *
  * so structural zeros stay exactly zero. A state that is (almost) never left
  * gets a uniform row over its allowed targets (counted as a repair); the
- * emissions are re-estimated, and repaired, by hmm_emit_mstep.
+ * emissions are re-estimated, and repaired, by hmm_emit_mstep (categorical:
+ * hmm_emit_cat_mstep, from the counts the E-step summed).
  *
  * Determinism: the sequences are grouped into a fixed number of blocks of
  * about equal steps, a function of the lengths and K only; each block sums
@@ -63,12 +80,14 @@
 #include "latent/safetensors.h"
 
 #include "hmm_emit.h"
+#include "hmm_emit_cat.h"
 #include "internal.h"
 #include "par.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +100,29 @@
 #define STATS_BYTES ((size_t)64 << 20) /* per-block expected counts, at most */
 #define EMPTY_ROW 1e-10                /* expected transitions out of a state below which its row is reset */
 #define SUM_TOL 1e-6                   /* probabilities must sum to 1 within this */
+/* Scaled recursions: a row whose sum (forward) or largest entry (backward)
+ * falls below this is multiplied by a power of two. */
+#define RESCALE_BELOW 0x1p-32
+#define SMALL_K 4                /* up to this many states the recursions are unrolled for each k */
+#define PM_MAX ((size_t)1 << 15) /* small k: per-symbol matrices A_ij b'_s(j), at most this many numbers */
+#define LN2 0.69314718055994530941723212145817657
+
+/* The recursions for any k are compiled for AVX-512, AVX2 and plain
+ * x86-64, and the loader picks one; the choice is per machine, never per
+ * thread count (and, with no fused multiply-adds in ISO C mode and no sums
+ * reordered, all three give the same bits). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LT_NO_CLONES)
+#define LT_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LT_HOT
+#endif
+/* The kernels are written once for any k and instantiated for k = 2..4
+ * (constant k: loops unrolled, vectors in registers). */
+#if defined(__GNUC__)
+#define LT_INLINE static inline __attribute__((always_inline))
+#else
+#define LT_INLINE static inline
+#endif
 
 /* ---------------------------------------------------------------- names */
 
@@ -463,39 +505,6 @@ static void shift_rows(double *B, size_t n, size_t k, double *mx)
     }
 }
 
-/* One scaled forward step: a = (prev^T A, or pi) .* b, normalised when the
- * scale c (returned) is usable. */
-static double fwd_step(const lt_hmm *m, const double *restrict prev, const double *restrict b, double *restrict a)
-{
-    size_t k = m->k;
-    const double *restrict A = m->trans;
-    if (!prev) {
-        for (size_t j = 0; j < k; j++)
-            a[j] = m->start[j] * b[j];
-    } else {
-        for (size_t j = 0; j < k; j++)
-            a[j] = 0.0;
-        for (size_t i = 0; i < k; i++) {
-            double p = prev[i];
-            if (p == 0.0) continue;
-            const double *restrict Ai = A + i * k;
-            for (size_t j = 0; j < k; j++)
-                a[j] += p * Ai[j];
-        }
-        for (size_t j = 0; j < k; j++)
-            a[j] *= b[j];
-    }
-    double c = 0.0;
-    for (size_t j = 0; j < k; j++)
-        c += a[j];
-    if (c >= SCALE_MIN && c < INFINITY) {
-        double inv = 1.0 / c;
-        for (size_t j = 0; j < k; j++)
-            a[j] *= inv;
-    }
-    return c;
-}
-
 /* One forward step in log space, normalised: cur = log p(z_t | x_1..t).
  * Returns the step's log-likelihood increment, -inf when impossible. */
 static double fwd_step_log(size_t k, const double *logpi, const double *logA, const double *prev, const double *L,
@@ -521,63 +530,464 @@ static double fwd_step_log(size_t k, const double *logpi, const double *logA, co
 /* Scaled forward over T shifted emission rows into G (T x k, each row
  * p(z_t | x_1..t)). Returns 0 with *logp, or 1 when a scale fell below
  * SCALE_MIN (redo in log space). */
-static int forward_scaled(const lt_hmm *m, const double *B, const double *mx, size_t T, double *G, double *logp)
+
+/* Emission rows for the scaled recursions: row t is rows + sym[t] k (the
+ * categorical table, one row per symbol) or rows + t k (rows computed for
+ * each step), with the log shift taken out of it, shift[sym[t]] or
+ * shift[t]. */
+typedef struct erows {
+    const double *rows;
+    const int32_t *sym; /* NULL: one row per step */
+    const double *shift;
+    const double *pm; /* with sym, small k, or NULL: per symbol s the k x k matrix A_ij b'_s(j) */
+} erows;
+
+#define EROW(e, k, t) ((e).sym ? (e).rows + (size_t)(e).sym[t] * (k) : (e).rows + (size_t)(t) * (k))
+#define ESHIFT(e, t) ((e).sym ? (e).shift[(e).sym[t]] : (e).shift[t])
+
+/* A scaled forward pass in progress: the rows are alpha_t / p(x_1..t)
+ * times 2^-e2 (plus the emission shifts), so log p(x_1..t) =
+ * log s + e2 log 2 + lsh. */
+typedef struct fwd {
+    double *a;  /* k: the last row, for a pass continued over chunks (G == NULL) */
+    double s;   /* sum of the last row */
+    int64_t e2; /* powers of two taken out */
+    double lsh; /* sum of the emission shifts */
+    size_t t;   /* steps done */
+} fwd;
+
+static double fwd_logp(const fwd *f)
 {
-    size_t k = m->k;
-    double lp = 0.0;
-    for (size_t t = 0; t < T; t++) {
-        double c = fwd_step(m, t ? G + (t - 1) * k : NULL, B + t * k, G + t * k);
-        if (!(c >= SCALE_MIN && c < INFINITY)) return 1;
-        lp += log(c) + mx[t];
+    return log(f->s) + (double)f->e2 * LN2 + f->lsh;
+}
+
+/* 2^-e for x = m 2^e, 1 <= m < 2 (x positive and normal): scaling by it is
+ * exact, so rescaled rows carry no rounding of their own. */
+static inline double pow2_scale(double x, int64_t *e)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    int64_t ex = (int64_t)((b >> 52) & 0x7ff) - 1023;
+    uint64_t r = (uint64_t)(1023 - ex) << 52;
+    double y;
+    memcpy(&y, &r, sizeof y);
+    *e = ex;
+    return y;
+}
+
+/* ---- small k: the vectors live in registers, every loop unrolled */
+
+/* Scaled forward over steps [0, n) of one sequence (or of the next chunk
+ * of it, continuing f), rows into G (n x k) when G is given. Returns 1 when
+ * a scale c_t fell below SCALE_MIN (redo in log space). */
+LT_INLINE int fwd_small(size_t k, const double *restrict pi, const double *restrict A, erows e, size_t n,
+                        double *restrict G, fwd *restrict f)
+{
+    double As[SMALL_K * SMALL_K], a[SMALL_K], c[SMALL_K];
+    for (size_t q = 0; q < k * k; q++)
+        As[q] = A[q];
+    double s = f->s, lsh = f->lsh;
+    int64_t e2 = f->e2;
+    size_t i = 0;
+    if (n == 0) return 0;
+    if (f->t == 0) {
+        const double *b = EROW(e, k, 0);
+        s = 0.0;
+        for (size_t j = 0; j < k; j++) {
+            a[j] = pi[j] * b[j];
+            s += a[j];
+        }
+        lsh += ESHIFT(e, 0);
+        if (!(s >= SCALE_MIN && s < INFINITY)) return 1;
+        if (s < RESCALE_BELOW) {
+            int64_t ex;
+            double sc = pow2_scale(s, &ex);
+            for (size_t j = 0; j < k; j++)
+                a[j] *= sc;
+            s *= sc;
+            e2 += ex;
+        }
+        if (G)
+            for (size_t j = 0; j < k; j++)
+                G[j] = a[j];
+        i = 1;
+    } else {
+        for (size_t j = 0; j < k; j++)
+            a[j] = f->a[j];
     }
-    *logp = lp;
+    for (; i < n; i++) {
+        if (e.pm) { /* one multiply fewer on the recursion's critical path */
+            const double *P = e.pm + (size_t)e.sym[i] * k * k;
+            for (size_t j = 0; j < k; j++) {
+                double v = a[0] * P[j]; /* not 0 + ...: an add the compiler must keep */
+                for (size_t r = 1; r < k; r++)
+                    v += a[r] * P[r * k + j];
+                c[j] = v;
+            }
+        } else {
+            const double *b = EROW(e, k, i);
+            for (size_t j = 0; j < k; j++) {
+                double v = a[0] * As[j];
+                for (size_t r = 1; r < k; r++)
+                    v += a[r] * As[r * k + j];
+                c[j] = v * b[j];
+            }
+        }
+        double ns = c[0];
+        for (size_t j = 1; j < k; j++)
+            ns += c[j];
+        lsh += ESHIFT(e, i);
+        /* c_t = ns / s: compared without dividing */
+        if (!(ns >= SCALE_MIN * s && ns < INFINITY)) return 1;
+        if (ns < RESCALE_BELOW) {
+            int64_t ex;
+            double sc = pow2_scale(ns, &ex);
+            for (size_t j = 0; j < k; j++)
+                c[j] *= sc;
+            ns *= sc;
+            e2 += ex;
+        }
+        s = ns;
+        for (size_t j = 0; j < k; j++)
+            a[j] = c[j];
+        if (G)
+            for (size_t j = 0; j < k; j++)
+                G[i * k + j] = a[j];
+    }
+    for (size_t j = 0; j < k; j++)
+        f->a[j] = a[j];
+    f->s = s;
+    f->e2 = e2;
+    f->lsh = lsh;
+    f->t += n;
     return 0;
 }
 
-/* Backward over the forward rows in G, turning them into posteriors; adds
- * the expected transition counts into xi (k x k, may be NULL). v: 3k
- * scratch. Returns 1 when a normaliser fell below SCALE_MIN. */
-static int backward_scaled(const lt_hmm *m, const double *restrict B, size_t T, double *restrict G, double *restrict xi,
-                           double *restrict v)
+/* Backward over the forward rows in G (T x k), turning them into
+ * posteriors; xs (k x k, may be NULL) is set to this sequence's
+ * sum_t a_t(i) b'_t+1(j) beta_t+1(j) / Z_t, the expected transition
+ * counts before the product with A_ij. Returns 1 when a normaliser fell
+ * below SCALE_MIN. */
+LT_INLINE int bwd_small(size_t k, const double *restrict A, erows e, size_t T, double *restrict G, double *restrict xs)
 {
-    size_t k = m->k;
-    const double *restrict A = m->trans;
-    double *restrict beta = v, *restrict w = v + k, *restrict u = v + 2 * k;
+    double As[SMALL_K * SMALL_K], X[SMALL_K * SMALL_K], beta[SMALL_K], w[SMALL_K], u[SMALL_K];
+    for (size_t q = 0; q < k * k; q++) {
+        As[q] = A[q];
+        X[q] = 0.0;
+    }
+    double *last = G + (T - 1) * k, sa = 0.0;
     for (size_t j = 0; j < k; j++)
+        sa += last[j];
+    double isa = 1.0 / sa;
+    for (size_t j = 0; j < k; j++) {
+        last[j] *= isa;
         beta[j] = 1.0;
+    }
+    double bmax = 1.0;
     for (size_t t = T - 1; t-- > 0;) {
-        const double *b = B + (t + 1) * k;
+        const double *b = EROW(e, k, t + 1);
         double *a = G + t * k;
         for (size_t j = 0; j < k; j++)
             w[j] = b[j] * beta[j];
+        const double *P = e.pm ? e.pm + (size_t)e.sym[t + 1] * k * k : NULL;
         double Z = 0.0, umax = 0.0;
+        sa = 0.0;
         for (size_t i = 0; i < k; i++) {
-            const double *Ai = A + i * k;
-            double s = 0.0;
-            for (size_t j = 0; j < k; j++)
-                s += Ai[j] * w[j];
-            u[i] = s;
-            Z += a[i] * s;
-            if (s > umax) umax = s;
-        }
-        if (!(Z >= SCALE_MIN && Z < INFINITY)) return 1;
-        double iz = 1.0 / Z;
-        if (xi)
-            for (size_t i = 0; i < k; i++) {
-                double f = a[i] * iz;
-                if (f == 0.0) continue;
-                const double *Ai = A + i * k;
-                double *xr = xi + i * k;
-                for (size_t j = 0; j < k; j++)
-                    xr[j] += f * Ai[j] * w[j];
+            double v;
+            if (P) { /* u from beta directly: w is off the critical path */
+                v = P[i * k] * beta[0];
+                for (size_t j = 1; j < k; j++)
+                    v += P[i * k + j] * beta[j];
+            } else {
+                v = As[i * k] * w[0];
+                for (size_t j = 1; j < k; j++)
+                    v += As[i * k + j] * w[j];
             }
-        double ib = 1.0 / umax;
+            u[i] = v;
+            Z += a[i] * v;
+            sa += a[i];
+            if (v > umax) umax = v;
+        }
+        /* Z over (sum a)(max beta) is the normaliser of a normalised a and
+         * a beta scaled to a largest entry of 1 */
+        if (!(Z >= SCALE_MIN * sa * bmax && Z < INFINITY)) return 1;
+        double iz = 1.0 / Z;
+        if (xs)
+            for (size_t i = 0; i < k; i++) {
+                double fi = a[i] * iz;
+                for (size_t j = 0; j < k; j++)
+                    X[i * k + j] += fi * w[j];
+            }
         for (size_t i = 0; i < k; i++) {
             a[i] = a[i] * u[i] * iz;
-            beta[i] = u[i] * ib;
+            beta[i] = u[i];
+        }
+        bmax = umax;
+        if (bmax < RESCALE_BELOW) {
+            int64_t ex;
+            double sc = pow2_scale(bmax, &ex);
+            for (size_t i = 0; i < k; i++)
+                beta[i] *= sc;
+            bmax *= sc;
         }
     }
+    if (xs)
+        for (size_t q = 0; q < k * k; q++)
+            xs[q] = X[q];
     return 0;
+}
+
+/* ---- any k: the same recursions over vectors in memory */
+
+/* y = x^T M (M k x k row-major), each y_j summed over the rows in order;
+ * four rows per sweep over y, so y is loaded and stored a quarter as often
+ * (the sums, and so the bits, are those of one row at a time). */
+LT_INLINE void vec_mat(size_t k, const double *restrict x, const double *restrict M, double *restrict y)
+{
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        double x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+        const double *restrict M0 = M + i * k, *restrict M1 = M0 + k, *restrict M2 = M1 + k, *restrict M3 = M2 + k;
+        if (i == 0) /* the first rows start y (not 0 + ...: an add the compiler must keep) */
+            for (size_t j = 0; j < k; j++) {
+                double v = x0 * M0[j];
+                v += x1 * M1[j];
+                v += x2 * M2[j];
+                v += x3 * M3[j];
+                y[j] = v;
+            }
+        else
+            for (size_t j = 0; j < k; j++) {
+                double v = y[j];
+                v += x0 * M0[j];
+                v += x1 * M1[j];
+                v += x2 * M2[j];
+                v += x3 * M3[j];
+                y[j] = v;
+            }
+    }
+    for (; i < k; i++) {
+        double xi = x[i];
+        const double *restrict Mi = M + i * k;
+        if (i == 0)
+            for (size_t j = 0; j < k; j++)
+                y[j] = xi * Mi[j];
+        else
+            for (size_t j = 0; j < k; j++)
+                y[j] += xi * Mi[j];
+    }
+}
+
+/* As fwd_small. tmp: k scratch. */
+LT_INLINE int fwd_any(size_t k, const double *restrict pi, const double *restrict A, erows e, size_t n,
+                      double *restrict G, fwd *restrict f, double *restrict tmp)
+{
+    double s = f->s, lsh = f->lsh;
+    int64_t e2 = f->e2;
+    double *prev = f->t ? f->a : NULL;
+    for (size_t i = 0; i < n; i++) {
+        double *cur = G ? G + i * k : prev == tmp ? f->a : tmp;
+        const double *b = EROW(e, k, i);
+        double ns = 0.0;
+        if (!prev) {
+            for (size_t j = 0; j < k; j++)
+                cur[j] = pi[j] * b[j];
+        } else {
+            vec_mat(k, prev, A, cur);
+            for (size_t j = 0; j < k; j++)
+                cur[j] *= b[j];
+        }
+        for (size_t j = 0; j < k; j++)
+            ns += cur[j];
+        lsh += ESHIFT(e, i);
+        if (!(ns >= (prev ? SCALE_MIN * s : SCALE_MIN) && ns < INFINITY)) return 1;
+        if (ns < RESCALE_BELOW) {
+            int64_t ex;
+            double sc = pow2_scale(ns, &ex);
+            for (size_t j = 0; j < k; j++)
+                cur[j] *= sc;
+            ns *= sc;
+            e2 += ex;
+        }
+        s = ns;
+        prev = cur;
+    }
+    if (!G && prev && prev != f->a) memcpy(f->a, prev, k * sizeof(double));
+    f->s = s;
+    f->e2 = e2;
+    f->lsh = lsh;
+    f->t += n;
+    return 0;
+}
+
+/* xs += f1 w1^T + f0 w0^T, the two rank-1 terms added in that order to
+ * each entry (the order of two separate updates), in one sweep over xs. */
+LT_INLINE void rank2_add(size_t k, const double *restrict f1, const double *restrict w1, const double *restrict f0,
+                         const double *restrict w0, double *restrict xs)
+{
+    for (size_t i = 0; i < k; i++) {
+        double p = f1[i], q = f0[i];
+        double *restrict x = xs + i * k;
+        for (size_t j = 0; j < k; j++) {
+            double v = x[j];
+            v += p * w1[j];
+            v += q * w0[j];
+            x[j] = v;
+        }
+    }
+}
+
+/* As bwd_small. At: A transposed; v: 6k scratch. */
+LT_INLINE int bwd_any(size_t k, const double *restrict At, erows e, size_t T, double *restrict G, double *restrict xs,
+                      double *restrict v)
+{
+    double *beta = v, *w = v + k, *u = v + 2 * k, *fa = v + 3 * k, *w1 = v + 4 * k, *f1 = v + 5 * k;
+    int pending = 0; /* f1, w1 hold the last step's rank-1 term, not yet in xs */
+    if (xs) memset(xs, 0, k * k * sizeof(double));
+    double *last = G + (T - 1) * k, sa = 0.0;
+    for (size_t j = 0; j < k; j++)
+        sa += last[j];
+    double isa = 1.0 / sa;
+    for (size_t j = 0; j < k; j++) {
+        last[j] *= isa;
+        beta[j] = 1.0;
+    }
+    double bmax = 1.0;
+    for (size_t t = T - 1; t-- > 0;) {
+        const double *b = EROW(e, k, t + 1);
+        double *a = G + t * k;
+        for (size_t j = 0; j < k; j++)
+            w[j] = b[j] * beta[j];
+        vec_mat(k, w, At, u); /* u = A w */
+        double Z = 0.0, umax = 0.0;
+        sa = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            Z += a[i] * u[i];
+            sa += a[i];
+            if (u[i] > umax) umax = u[i];
+        }
+        if (!(Z >= SCALE_MIN * sa * bmax && Z < INFINITY)) return 1;
+        double iz = 1.0 / Z;
+        if (xs) {
+            for (size_t i = 0; i < k; i++)
+                fa[i] = a[i] * iz;
+            if (pending) {
+                rank2_add(k, f1, w1, fa, w, xs);
+                pending = 0;
+            } else {
+                double *sw = f1;
+                f1 = fa, fa = sw;
+                sw = w1, w1 = w, w = sw;
+                pending = 1;
+            }
+        }
+        for (size_t i = 0; i < k; i++) {
+            a[i] = a[i] * u[i] * iz;
+            beta[i] = u[i];
+        }
+        bmax = umax;
+        if (bmax < RESCALE_BELOW) {
+            int64_t ex;
+            double sc = pow2_scale(bmax, &ex);
+            for (size_t i = 0; i < k; i++)
+                beta[i] *= sc;
+            bmax *= sc;
+        }
+    }
+    if (pending)
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < k; j++)
+                xs[i * k + j] += f1[i] * w1[j];
+    return 0;
+}
+
+/* The kernels for any k, compiled per instruction set; the table (sym)
+ * and the computed-rows (no sym) variants separately, so that neither
+ * tests which it is at every step. */
+LT_HOT static int fwd_any_tab(size_t k, const double *pi, const double *A, erows e, size_t n, double *G, fwd *f,
+                              double *tmp)
+{
+    return fwd_any(k, pi, A, e, n, G, f, tmp);
+}
+
+LT_HOT static int fwd_any_rows(size_t k, const double *pi, const double *A, erows e, size_t n, double *G, fwd *f,
+                               double *tmp)
+{
+    e.sym = NULL;
+    return fwd_any(k, pi, A, e, n, G, f, tmp);
+}
+
+LT_HOT static int bwd_any_tab(size_t k, const double *At, erows e, size_t T, double *G, double *xs, double *v)
+{
+    return bwd_any(k, At, e, T, G, xs, v);
+}
+
+LT_HOT static int bwd_any_rows(size_t k, const double *At, erows e, size_t T, double *G, double *xs, double *v)
+{
+    e.sym = NULL;
+    return bwd_any(k, At, e, T, G, xs, v);
+}
+
+/* Dispatch on k (2 to SMALL_K unrolled) and on the kind of rows. */
+static int fwd_run(size_t k, const double *pi, const double *A, erows e, size_t n, double *G, fwd *f, double *tmp)
+{
+#define FWD_SMALL(K)                                                                                                   \
+    case K:                                                                                                            \
+        if (e.sym && e.pm) return fwd_small(K, pi, A, e, n, G, f);                                                     \
+        e.pm = NULL;                                                                                                   \
+        if (e.sym) return fwd_small(K, pi, A, e, n, G, f);                                                             \
+        e.sym = NULL;                                                                                                  \
+        return fwd_small(K, pi, A, e, n, G, f);
+    switch (k) {
+        FWD_SMALL(2)
+        FWD_SMALL(3)
+        FWD_SMALL(4)
+    default: break;
+    }
+#undef FWD_SMALL
+    return e.sym ? fwd_any_tab(k, pi, A, e, n, G, f, tmp) : fwd_any_rows(k, pi, A, e, n, G, f, tmp);
+}
+
+static int bwd_run(size_t k, const double *A, const double *At, erows e, size_t T, double *G, double *xs, double *v)
+{
+#define BWD_SMALL(K)                                                                                                   \
+    case K:                                                                                                            \
+        if (e.sym && e.pm) return bwd_small(K, A, e, T, G, xs);                                                        \
+        e.pm = NULL;                                                                                                   \
+        if (e.sym) return bwd_small(K, A, e, T, G, xs);                                                                \
+        e.sym = NULL;                                                                                                  \
+        return bwd_small(K, A, e, T, G, xs);
+    switch (k) {
+        BWD_SMALL(2)
+        BWD_SMALL(3)
+        BWD_SMALL(4)
+    default: break;
+    }
+#undef BWD_SMALL
+    return e.sym ? bwd_any_tab(k, At, e, T, G, xs, v) : bwd_any_rows(k, At, e, T, G, xs, v);
+}
+
+/* Expected emission counts of one sequence: cnt[s k + j] += gamma_t(j)
+ * for the steps t with symbol s. */
+LT_INLINE void counts_add(size_t k, const int32_t *restrict sym, const double *restrict G, size_t T,
+                          double *restrict cnt)
+{
+    for (size_t t = 0; t < T; t++) {
+        double *restrict c = cnt + (size_t)sym[t] * k;
+        const double *restrict g = G + t * k;
+        for (size_t j = 0; j < k; j++)
+            c[j] += g[j];
+    }
+}
+
+static void counts_run(size_t k, const int32_t *sym, const double *G, size_t T, double *cnt)
+{
+    switch (k) {
+    case 2: counts_add(2, sym, G, T, cnt); return;
+    case 3: counts_add(3, sym, G, T, cnt); return;
+    case 4: counts_add(4, sym, G, T, cnt); return;
+    default: counts_add(k, sym, G, T, cnt); return;
+    }
 }
 
 /* Forward-backward in log space over raw emission log-likelihoods L (T x k):
@@ -636,28 +1046,87 @@ static double fb_log(size_t k, const double *logpi, const double *logA, const do
 
 typedef enum { PASS_SCORE, PASS_POST, PASS_VITERBI } pass_mode;
 
+/* What a pass reads besides the model, made once per pass (see
+ * tables_fill). */
+typedef struct tables {
+    double *buf;
+    double *logpi, *logA; /* k, k x k: log start and transitions (log space, Viterbi) */
+    double *At;           /* k x k: transitions transposed (backward for any k) */
+    double *etab, *elmx;  /* categorical: n_symbols x k shifted probabilities, n_symbols log shifts; else NULL */
+    double *pm;           /* categorical, k <= SMALL_K, n_symbols k k <= PM_MAX: A_ij etab[s][j]; else NULL */
+} tables;
+
+static void tables_free(tables *t)
+{
+    free(t->buf);
+    memset(t, 0, sizeof *t);
+}
+
+/* Room for the tables of a model of this size; with_emit: the categorical
+ * table too. */
+static lt_status tables_alloc(tables *t, size_t k, size_t n_symbols, int with_emit)
+{
+    memset(t, 0, sizeof *t);
+    int ok = 1;
+    size_t kk = lt_mul_size(k, k, &ok), ns = with_emit ? n_symbols : 0;
+    size_t te = lt_mul_size(ns, k + 1, &ok);
+    if (!ok) return lt_fail(LT_ERR_INVALID, "an HMM of %zu states and %zu symbols is too large", k, n_symbols);
+    size_t tp = k <= SMALL_K && ns <= PM_MAX / kk ? ns * kk : 0;
+    if (kk > SIZE_MAX / 8 || te > SIZE_MAX / 8)
+        return lt_fail(LT_ERR_INVALID, "an HMM of %zu states and %zu symbols is too large", k, n_symbols);
+    t->buf = lt_malloc(k + 2 * kk + te + tp, sizeof(double));
+    if (!t->buf) return LT_ERR_NOMEM;
+    t->logpi = t->buf;
+    t->logA = t->logpi + k;
+    t->At = t->logA + kk;
+    if (ns) {
+        t->etab = t->At + kk;
+        t->elmx = t->etab + ns * k;
+        if (tp) t->pm = t->elmx + ns;
+    }
+    return LT_OK;
+}
+
+static void tables_fill(tables *t, const lt_hmm *m)
+{
+    size_t k = m->k;
+    set_logs(m, t->logpi, t->logA);
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            t->At[j * k + i] = m->trans[i * k + j];
+    if (t->etab) hmm_emit_cat_table(m, t->etab, t->elmx);
+    if (t->pm)
+        for (size_t s = 0; s < m->n_symbols; s++)
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < k; j++)
+                    t->pm[(s * k + i) * k + j] = m->trans[i * k + j] * t->etab[s * k + j];
+}
+
 typedef struct pass {
     const lt_hmm *m;
     const lt_seqs *data;
     const layout *L;
     pass_mode mode;
-    const double *logpi, *logA; /* k, k x k */
-    double *logp;               /* n_seqs, or NULL */
-    double *post;               /* PASS_POST: total x k */
-    int32_t *path;              /* PASS_VITERBI: total */
-    double *stats;              /* PASS_POST, or NULL: per block, k start counts then k x k transition counts */
-    double *ll;                 /* per block sum of log p, or NULL */
-    int zero_ok;                /* a sequence of probability zero is an answer (-inf), not an error */
+    const tables *tab;
+    double *logp;  /* n_seqs, or NULL */
+    double *post;  /* PASS_POST: total x k, or NULL: each sequence's in the thread's work space (for the counts) */
+    int32_t *path; /* PASS_VITERBI: total */
+    double *stats; /* PASS_POST, or NULL: per block, k start counts then k x k transition counts */
+    double *ecnt;  /* PASS_POST with the table, or NULL: per block, n_symbols x k expected emission counts */
+    double *ll;    /* per block sum of log p, or NULL */
+    int zero_ok;   /* a sequence of probability zero is an answer (-inf), not an error */
     int threads;
+    struct scratch *pool; /* lt_threads(threads) work spaces kept from pass to pass, or NULL: made for the pass */
 } pass;
 
 /* One thread's work space. */
 typedef struct scratch {
-    size_t k, cap, bpcap;
+    size_t k, cap, bpcap, gcap;
     double *B;    /* cap x k: emission rows */
+    double *G;    /* gcap x k: one sequence's posteriors, when the pass keeps none */
     double *mx;   /* cap */
     int32_t *bp;  /* bpcap x k: Viterbi back-pointers */
-    double *v;    /* 4k */
+    double *v;    /* 6k */
     double *xs;   /* k x k: one sequence's transition counts */
     size_t bad_t; /* step (1-based) where a sequence became impossible */
 } scratch;
@@ -667,6 +1136,7 @@ static void scratch_free(scratch *s)
     free(s->B);
     free(s->mx);
     free(s->bp);
+    free(s->G);
     free(s->v);
     free(s->xs);
     memset(s, 0, sizeof *s);
@@ -676,7 +1146,7 @@ static int scratch_init(scratch *s, size_t k)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
-    s->v = lt_malloc(4 * k, sizeof(double));
+    s->v = lt_malloc(6 * k, sizeof(double));
     s->xs = lt_malloc(k * k, sizeof(double));
     return s->v && s->xs;
 }
@@ -706,36 +1176,67 @@ static int scratch_need(scratch *s, size_t T, int want_bp)
     return 1;
 }
 
+/* Room for the posteriors of T steps; 0 when out of memory. */
+static int scratch_need_g(scratch *s, size_t T)
+{
+    if (T <= s->gcap) return 1;
+    int ok = 1;
+    size_t rows = lt_mul_size(T, s->k, &ok);
+    if (!ok) return 0;
+    free(s->G);
+    s->gcap = 0;
+    if (!(s->G = lt_malloc(rows, sizeof(double)))) return 0;
+    s->gcap = T;
+    return 1;
+}
+
+static lt_status scratch_nomem(size_t T)
+{
+    return lt_fail(LT_ERR_NOMEM, "out of memory for the HMM work space (%zu steps)", T);
+}
+
+/* The categorical table's rows for steps [t0, ...). */
+static erows table_rows(const pass *p, size_t t0)
+{
+    return (erows){.rows = p->tab->etab, .sym = p->data->symbols + t0, .shift = p->tab->elmx, .pm = p->tab->pm};
+}
+
 /* Forward only. B: the raw emission rows of this sequence when the caller
- * computed them (T <= BATCH_STEPS), else NULL: computed here in chunks. */
+ * computed them (T <= BATCH_STEPS), else NULL: read from the table, or
+ * computed here in chunks. */
 static lt_status seq_score(const pass *p, scratch *s, size_t t0, size_t T, double *B, double *logp)
 {
     const lt_hmm *m = p->m;
     size_t k = m->k;
+    const double *pi = m->start, *A = m->trans;
     double *a = s->v, *na = s->v + k, *tmp = s->v + 2 * k, *sw;
-    double lp = 0.0;
-    for (size_t off = 0; off < T; off += SCORE_CHUNK) {
-        size_t n = T - off < SCORE_CHUNK ? T - off : SCORE_CHUNK;
-        double *R = B ? B + off * k : s->B;
-        if (!B) LT_CHECK(emit_rows(m, p->data, t0 + off, n, R));
-        shift_rows(R, n, k, s->mx);
-        for (size_t i = 0; i < n; i++) {
-            double c = fwd_step(m, off + i ? a : NULL, R + i * k, na);
-            if (!(c >= SCALE_MIN && c < INFINITY)) goto log_space;
-            lp += log(c) + s->mx[i];
-            sw = a, a = na, na = sw;
+    fwd f = {.a = s->v};
+    int bad = 0;
+    if (p->tab->etab) {
+        bad = fwd_run(k, pi, A, table_rows(p, t0), T, NULL, &f, s->v + k);
+    } else {
+        for (size_t off = 0; off < T && !bad; off += SCORE_CHUNK) {
+            size_t n = T - off < SCORE_CHUNK ? T - off : SCORE_CHUNK;
+            double *R = B ? B + off * k : s->B;
+            if (!B) LT_CHECK(emit_rows(m, p->data, t0 + off, n, R));
+            shift_rows(R, n, k, s->mx);
+            bad = fwd_run(k, pi, A, (erows){.rows = R, .shift = s->mx}, n, NULL, &f, s->v + k);
         }
     }
-    *logp = lp;
-    return LT_OK;
-log_space: /* the rows were shifted in place: compute them again */
-    lp = 0.0;
+    if (!bad) {
+        *logp = fwd_logp(&f);
+        return LT_OK;
+    }
+    /* Log space; the rows were shifted in place (or never computed):
+     * compute them again. */
+    if (!B && !scratch_need(s, T < SCORE_CHUNK ? T : SCORE_CHUNK, 0)) return scratch_nomem(T);
+    double lp = 0.0;
     for (size_t off = 0; off < T; off += SCORE_CHUNK) {
         size_t n = T - off < SCORE_CHUNK ? T - off : SCORE_CHUNK;
         double *R = B ? B + off * k : s->B;
         LT_CHECK(emit_rows(m, p->data, t0 + off, n, R));
         for (size_t i = 0; i < n; i++) {
-            double c = fwd_step_log(k, p->logpi, p->logA, off + i ? a : NULL, R + i * k, na, tmp);
+            double c = fwd_step_log(k, p->tab->logpi, p->tab->logA, off + i ? a : NULL, R + i * k, na, tmp);
             if (!(c > -INFINITY)) {
                 s->bad_t = off + i + 1;
                 *logp = c;
@@ -749,32 +1250,57 @@ log_space: /* the rows were shifted in place: compute them again */
     return LT_OK;
 }
 
-/* Posteriors of one sequence from its raw emission rows B (T x k, used as
- * scratch); start and transition counts added to start (k) and xi (k x k)
- * when given. */
+/* Posteriors of one sequence, from its raw emission rows B (T x k, used as
+ * scratch), or from the table when B is NULL; start and transition counts
+ * added to start (k) and xi (k x k), and emission counts to ecnt
+ * (n_symbols x k, the table only), when given. */
 static lt_status seq_posteriors(const pass *p, scratch *s, size_t t0, size_t T, double *B, double *start, double *xi,
-                                double *logp)
+                                double *ecnt, double *logp)
 {
     const lt_hmm *m = p->m;
     size_t k = m->k;
-    double *G = p->post + t0 * k, *xs = xi ? s->xs : NULL, lp = 0.0;
-    shift_rows(B, T, k, s->mx);
-    if (xs) memset(xs, 0, k * k * sizeof(double));
-    if (forward_scaled(m, B, s->mx, T, G, &lp) != 0 || backward_scaled(m, B, T, G, xs, s->v) != 0) {
-        LT_CHECK(emit_rows(m, p->data, t0, T, B));
+    double *xs = xi ? s->xs : NULL, lp = 0.0;
+    if (!p->post && !scratch_need_g(s, T)) return scratch_nomem(T);
+    double *G = p->post ? p->post + t0 * k : s->G;
+    erows e;
+    if (B) {
+        shift_rows(B, T, k, s->mx);
+        e = (erows){.rows = B, .shift = s->mx};
+    } else {
+        e = table_rows(p, t0);
+    }
+    fwd f = {.a = s->v};
+    int bad = fwd_run(k, m->start, m->trans, e, T, G, &f, s->v + k);
+    if (!bad) lp = fwd_logp(&f);
+    int direct = 0; /* xs holds the counts themselves, not their factors beside A_ij */
+    if (bad || bwd_run(k, m->trans, p->tab->At, e, T, G, xs, s->v) != 0) {
+        double *L = B;
+        if (!L) {
+            if (!scratch_need(s, T, 0)) return scratch_nomem(T);
+            L = s->B;
+        }
+        LT_CHECK(emit_rows(m, p->data, t0, T, L));
         if (xs) memset(xs, 0, k * k * sizeof(double));
-        lp = fb_log(k, p->logpi, p->logA, B, T, G, xs, s->v, &s->bad_t);
+        lp = fb_log(k, p->tab->logpi, p->tab->logA, L, T, G, xs, s->v, &s->bad_t);
         if (!(lp > -INFINITY)) {
             *logp = lp;
             return LT_OK;
         }
+        direct = 1;
     }
     if (start)
         for (size_t j = 0; j < k; j++)
             start[j] += G[j];
-    if (xi)
-        for (size_t q = 0; q < k * k; q++)
-            xi[q] += xs[q];
+    if (xi) {
+        const double *A = m->trans;
+        if (direct)
+            for (size_t q = 0; q < k * k; q++)
+                xi[q] += xs[q];
+        else
+            for (size_t q = 0; q < k * k; q++)
+                xi[q] += A[q] * xs[q];
+    }
+    if (ecnt) counts_run(k, p->data->symbols + t0, G, T, ecnt);
     *logp = lp;
     return LT_OK;
 }
@@ -784,7 +1310,7 @@ static lt_status seq_viterbi(const pass *p, scratch *s, size_t t0, size_t T, con
 {
     const lt_hmm *m = p->m;
     size_t k = m->k;
-    const double *logpi = p->logpi, *logA = p->logA;
+    const double *logpi = p->tab->logpi, *logA = p->tab->logA;
     double *d = s->v, *nd = s->v + k, *sw;
     int32_t *bp = s->bp, *path = p->path + t0;
     double lp = 0.0;
@@ -850,6 +1376,11 @@ static void run_block(const pass *p, scratch *s, size_t b, blockres *r)
     size_t k = p->m->k, end = L->bseq[b + 1];
     double *sc = p->stats ? p->stats + b * (k + k * k) : NULL;
     if (sc) memset(sc, 0, (k + k * k) * sizeof(double));
+    size_t ew = p->ecnt ? p->m->n_symbols * k : 0;
+    double *ec = p->ecnt ? p->ecnt + b * ew : NULL;
+    if (ec) memset(ec, 0, ew * sizeof(double));
+    /* Emission rows computed here, in batches, or read from the table. */
+    int rows = !(p->tab->etab && p->mode != PASS_VITERBI);
     double ll = 0.0;
     if (!s->v || !s->xs) {
         keep_error(r, lt_fail(LT_ERR_NOMEM, "out of memory for the HMM work space"));
@@ -857,11 +1388,11 @@ static void run_block(const pass *p, scratch *s, size_t b, blockres *r)
     }
     for (size_t q = L->bseq[b]; q < end;) {
         size_t q2 = q + 1, n = off[q + 1] - off[q];
-        while (q2 < end && n + (off[q2 + 1] - off[q2]) <= BATCH_STEPS)
+        while (rows && q2 < end && n + (off[q2 + 1] - off[q2]) <= BATCH_STEPS)
             n += off[q2 + 1] - off[q2], q2++;
-        int chunked = p->mode == PASS_SCORE && n > SCORE_CHUNK;
+        int chunked = !rows || (p->mode == PASS_SCORE && n > SCORE_CHUNK);
         lt_status st = LT_OK;
-        if (!scratch_need(s, chunked ? SCORE_CHUNK : n, p->mode == PASS_VITERBI)) {
+        if (rows && !scratch_need(s, chunked ? SCORE_CHUNK : n, p->mode == PASS_VITERBI)) {
             keep_error(
                 r, lt_fail(LT_ERR_NOMEM, "out of memory for the HMM work space (sequence %zu, %zu steps)", q + 1, n));
             return;
@@ -877,7 +1408,7 @@ static void run_block(const pass *p, scratch *s, size_t b, blockres *r)
             s->bad_t = 0;
             switch (p->mode) {
             case PASS_SCORE: st = seq_score(p, s, t0, T, B, &lp); break;
-            case PASS_POST: st = seq_posteriors(p, s, t0, T, B, sc, sc ? sc + k : NULL, &lp); break;
+            case PASS_POST: st = seq_posteriors(p, s, t0, T, B, sc, sc ? sc + k : NULL, ec, &lp); break;
             case PASS_VITERBI: st = seq_viterbi(p, s, t0, T, B, &lp); break;
             }
             if (st == LT_OK && isnan(lp))
@@ -909,12 +1440,15 @@ static lt_status run_pass(const pass *p)
     int blas = lt_blas_single_begin();
 #pragma omp parallel num_threads(nt)
     {
-        scratch s;
-        scratch_init(&s, k);
+        scratch own, *s = p->pool ? &p->pool[omp_get_thread_num()] : &own;
+        if (!p->pool || !s->v || !s->xs) { /* new, or a pooled one whose allocation failed before */
+            if (p->pool) scratch_free(s);
+            scratch_init(s, k);
+        }
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < nb; b++)
-            run_block(p, &s, b, &res[b]);
-        scratch_free(&s);
+            run_block(p, s, b, &res[b]);
+        if (!p->pool) scratch_free(s);
     }
     lt_blas_single_end(blas);
     lt_status st = LT_OK;
@@ -934,16 +1468,15 @@ static lt_status model_pass(const lt_hmm *m, const lt_seqs *data, int threads, p
     LT_CHECK(check_model_data(m, data));
     lt_status st;
     layout L;
-    double *logs = lt_malloc(m->k + m->k * m->k, sizeof(double));
-    if (!logs) return LT_ERR_NOMEM;
+    tables tb;
+    LT_CHECK(tables_alloc(&tb, m->k, m->n_symbols, m->emission == LT_EMIT_CATEGORICAL && mode != PASS_VITERBI));
     if ((st = layout_init(&L, data, m->k)) != LT_OK) goto done;
-    set_logs(m, logs, logs + m->k);
+    tables_fill(&tb, m);
     pass p = {.m = m,
               .data = data,
               .L = &L,
               .mode = mode,
-              .logpi = logs,
-              .logA = logs + m->k,
+              .tab = &tb,
               .logp = logp,
               .post = post,
               .path = path,
@@ -952,7 +1485,7 @@ static lt_status model_pass(const lt_hmm *m, const lt_seqs *data, int threads, p
     st = run_pass(&p);
     layout_free(&L);
 done:
-    free(logs);
+    tables_free(&tb);
     return st;
 }
 
@@ -979,34 +1512,41 @@ typedef struct fitctx {
     const lt_hmm_options *o;
     const lt_seqs *data;
     layout L;
-    double *gamma; /* total x k */
+    double *gamma; /* total x k, or NULL with ecnt (the M-step needs only the counts) */
     double *stats; /* nblocks x (k + k k) */
     double *ll;    /* nblocks */
-    double *logs;  /* k + k k: log start, log transitions */
-    double *tmp;   /* 2k */
+    tables tb;     /* refilled at every E-step */
+    double *ecnt;  /* categorical: nblocks x n_symbols x k expected emission counts, or NULL (from gamma) */
+    double *freq;  /* with ecnt: n_symbols, how often each symbol occurs in the data */
+    scratch *pool; /* npool work spaces, one per thread, kept across E-steps */
+    size_t npool;
+    double *tmp; /* 2k */
 } fitctx;
 
-/* E-step: posteriors into c->gamma, counts reduced in block order into the
- * first block's slot, and the summed log-likelihood. */
+/* E-step: posteriors into c->gamma (when kept), counts reduced in block
+ * order into the first block's slot, and the summed log-likelihood. */
 static lt_status estep(fitctx *c, const lt_hmm *m, double *loglik)
 {
-    size_t k = m->k, w = k + k * k, nb = c->L.nblocks;
-    set_logs(m, c->logs, c->logs + k);
+    size_t k = m->k, w = k + k * k, nb = c->L.nblocks, ew = c->ecnt ? m->n_symbols * k : 0;
+    tables_fill(&c->tb, m);
     pass p = {.m = m,
               .data = c->data,
               .L = &c->L,
               .mode = PASS_POST,
-              .logpi = c->logs,
-              .logA = c->logs + k,
+              .tab = &c->tb,
               .post = c->gamma,
               .stats = c->stats,
+              .ecnt = c->ecnt,
               .ll = c->ll,
-              .threads = c->o->threads};
+              .threads = c->o->threads,
+              .pool = c->pool};
     LT_CHECK(run_pass(&p));
     double s = c->ll[0];
     for (size_t b = 1; b < nb; b++) {
         for (size_t i = 0; i < w; i++)
             c->stats[i] += c->stats[b * w + i];
+        for (size_t i = 0; i < ew; i++)
+            c->ecnt[i] += c->ecnt[b * ew + i];
         s += c->ll[b];
     }
     *loglik = s;
@@ -1074,7 +1614,10 @@ static lt_status mstep(fitctx *c, lt_hmm *m)
     }
     if (o->params & LT_HMM_EMIT) {
         size_t rep = 0;
-        LT_CHECK(hmm_emit_mstep(m, c->data, c->gamma, o->threads, &rep));
+        if (c->ecnt)
+            LT_CHECK(hmm_emit_cat_mstep(m, c->ecnt, c->freq, c->data->total, NULL, &rep));
+        else
+            LT_CHECK(hmm_emit_mstep(m, c->data, c->gamma, o->threads, &rep));
         m->n_repaired += rep;
     }
     return LT_OK;
@@ -1293,12 +1836,32 @@ lt_status lt_hmm_fit(const lt_hmm_options *o, const lt_seqs *data, lt_hmm **out)
     if ((st = lt_hmm_create(k, o->emission, d, nsym, o->n_mix, o->cov, &cur)) != LT_OK) goto done;
     if ((st = check_model_data(cur, data)) != LT_OK) goto done;
     if ((st = layout_init(&c.L, data, k)) != LT_OK) goto done;
-    c.gamma = lt_malloc(data->total, k * sizeof(double));
     c.stats = lt_malloc(c.L.nblocks, (k + k * k) * sizeof(double));
     c.ll = lt_malloc(c.L.nblocks, sizeof(double));
-    c.logs = lt_malloc(k + k * k, sizeof(double));
     c.tmp = lt_malloc(2 * k, sizeof(double));
-    if (!c.gamma || !c.stats || !c.ll || !c.logs || !c.tmp) {
+    c.npool = (size_t)lt_threads(o->threads);
+    c.pool = lt_calloc(c.npool, sizeof *c.pool);
+    if (!c.stats || !c.ll || !c.tmp || !c.pool) {
+        st = LT_ERR_NOMEM;
+        goto done;
+    }
+    int cat = o->emission == LT_EMIT_CATEGORICAL;
+    if ((st = tables_alloc(&c.tb, k, nsym, cat)) != LT_OK) goto done;
+    /* Emission counts summed in the E-step, per block (a few bytes per
+     * block and symbol), so the M-step need not read gamma again. */
+    if (cat && (o->params & LT_HMM_EMIT) && c.L.nblocks * nsym <= STATS_BYTES / sizeof(double) / k) {
+        c.ecnt = lt_malloc(c.L.nblocks * nsym, k * sizeof(double));
+        c.freq = lt_calloc(nsym, sizeof(double));
+        if (!c.ecnt || !c.freq) {
+            st = LT_ERR_NOMEM;
+            goto done;
+        }
+        for (size_t t = 0; t < data->total; t++)
+            c.freq[data->symbols[t]] += 1.0;
+    }
+    /* Without the counts, the emission M-step reads the posteriors of
+     * every step; with them, each thread keeps one sequence's at a time. */
+    if (!c.ecnt && !(c.gamma = lt_malloc(data->total, k * sizeof(double)))) {
         st = LT_ERR_NOMEM;
         goto done;
     }
@@ -1348,7 +1911,12 @@ done:
     free(c.gamma);
     free(c.stats);
     free(c.ll);
-    free(c.logs);
+    tables_free(&c.tb);
+    for (size_t i = 0; c.pool && i < c.npool; i++)
+        scratch_free(&c.pool[i]);
+    free(c.pool);
+    free(c.ecnt);
+    free(c.freq);
     free(c.tmp);
     return st;
 }

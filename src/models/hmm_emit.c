@@ -56,6 +56,7 @@
  */
 #include "hmm_emit.h"
 #include "gmm_internal.h"
+#include "hmm_emit_cat.h"
 
 #include "internal.h"
 
@@ -409,6 +410,26 @@ static lt_status loglik_categorical(const lt_hmm *m, const int32_t *sym, size_t 
     return LT_OK;
 }
 
+void hmm_emit_cat_table(const lt_hmm *m, double *tab, double *lmx)
+{
+    size_t k = m->k, S = m->n_symbols;
+    for (size_t s = 0; s < S; s++) {
+        double mx = 0.0, *r = tab + s * k;
+        int bad = 0;
+        for (size_t j = 0; j < k; j++) {
+            double v = m->emit[j * S + s];
+            bad |= !(v >= 0.0 && v <= 1.0);
+            if (v > mx) mx = v;
+        }
+        /* A model that was never prepared may hold anything: NaN makes the
+         * scaled pass give up, and the log-space pass (hmm_emit_loglik)
+         * names the step and state. */
+        lmx[s] = bad ? NAN : mx > 0.0 ? log(mx) : -INFINITY;
+        for (size_t j = 0; j < k; j++)
+            r[j] = bad ? NAN : mx > 0.0 ? m->emit[j * S + s] / mx : 0.0;
+    }
+}
+
 /* out[i,j] = x_i . log r_j - sum_t r_jt - sum_t log(x_it!) */
 static lt_status loglik_poisson(const lt_hmm *m, const double *X, size_t n, double *out)
 {
@@ -608,13 +629,56 @@ lt_status hmm_emit_init(lt_hmm *m, const lt_seqs *data, uint64_t seed, int threa
 
 /* ---------------------------------------------------------------- M-step */
 
+lt_status hmm_emit_cat_mstep(lt_hmm *m, const double *cnt, const double *freq, size_t total, const double *occ,
+                             size_t *n_repaired)
+{
+    size_t k = m->k, S = m->n_symbols;
+    double *own = NULL;
+    if (!occ) {
+        if (!(own = lt_calloc(k, sizeof(double)))) return LT_ERR_NOMEM;
+        for (size_t s = 0; s < S; s++)
+            for (size_t j = 0; j < k; j++) {
+                double v = cnt[s * k + j];
+                if (!(v >= 0.0) || !isfinite(v)) {
+                    free(own);
+                    return lt_fail(LT_ERR_NUMERIC,
+                                   "expected count of symbol %zu in state %zu is %g (expected a finite number >= 0)", s,
+                                   j, v);
+                }
+                own[j] += v;
+            }
+        occ = own;
+    }
+    for (size_t j = 0; j < k; j++) {
+        double *p = m->emit + j * S, sum = 0.0;
+        if (occ[j] < EMPTY_OCC) {
+            for (size_t s = 0; s < S; s++)
+                p[s] = freq[s] / (double)total;
+            if (n_repaired) (*n_repaired)++;
+            continue;
+        }
+        double tot = 0.0;
+        for (size_t s = 0; s < S; s++)
+            tot += cnt[s * k + j];
+        for (size_t s = 0; s < S; s++) {
+            double v = cnt[s * k + j] / tot;
+            if (freq[s] > 0.0 && v < PROB_FLOOR) v = PROB_FLOOR;
+            sum += (p[s] = v);
+        }
+        for (size_t s = 0; s < S; s++)
+            p[s] /= sum;
+    }
+    free(own);
+    return LT_OK;
+}
+
 static lt_status mstep_categorical(lt_hmm *m, const lt_seqs *data, const double *gamma, size_t *n_repaired)
 {
     size_t k = m->k, S = m->n_symbols, n = data->total;
     lt_status st = LT_OK;
-    double *cnt = lt_calloc(k * S + S + k, sizeof(double));
+    double *cnt = lt_calloc(S * k + S + k, sizeof(double)); /* S x k, as hmm_emit_cat_mstep takes them */
     if (!cnt) return LT_ERR_NOMEM;
-    double *global = cnt + k * S, *occ = global + S;
+    double *global = cnt + S * k, *occ = global + S;
     if ((st = occupancy(gamma, n, k, occ)) != LT_OK) goto done;
     for (size_t t = 0; t < n; t++) {
         int32_t s = data->symbols[t];
@@ -625,28 +689,9 @@ static lt_status mstep_categorical(lt_hmm *m, const lt_seqs *data, const double 
         }
         global[s] += 1.0;
         for (size_t j = 0; j < k; j++)
-            cnt[j * S + (size_t)s] += gamma[t * k + j];
+            cnt[(size_t)s * k + j] += gamma[t * k + j];
     }
-    for (size_t j = 0; j < k; j++) {
-        double *p = m->emit + j * S, sum = 0.0;
-        const double *c = cnt + j * S;
-        if (occ[j] < EMPTY_OCC) {
-            for (size_t s = 0; s < S; s++)
-                p[s] = global[s] / (double)n;
-            if (n_repaired) (*n_repaired)++;
-            continue;
-        }
-        double tot = 0.0;
-        for (size_t s = 0; s < S; s++)
-            tot += c[s];
-        for (size_t s = 0; s < S; s++) {
-            double v = c[s] / tot;
-            if (global[s] > 0.0 && v < PROB_FLOOR) v = PROB_FLOOR;
-            sum += (p[s] = v);
-        }
-        for (size_t s = 0; s < S; s++)
-            p[s] /= sum;
-    }
+    st = hmm_emit_cat_mstep(m, cnt, global, n, occ, n_repaired);
 done:
     free(cnt);
     return st;

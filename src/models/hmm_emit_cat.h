@@ -13,8 +13,9 @@
 #include "latent/hmm.h"
 
 /* tab (n_symbols x k): tab[s k + j] = B_js / max_i B_is; lmx (n_symbols):
- * log max_i B_is. A symbol no state emits gets a row of zeros and -inf.
- * m is categorical and prepared. */
+ * log max_i B_is. A symbol no state emits gets a row of zeros and -inf;
+ * one with a probability outside [0, 1] or NaN (a model never prepared), a
+ * row of NaN. m is categorical. */
 void hmm_emit_cat_table(const lt_hmm *m, double *tab, double *lmx);
 
 /* Categorical M-step from expected counts cnt (n_symbols x k: cnt[s k + j]
