@@ -2,70 +2,8 @@
 /* The `latent` program end to end: every command on good input, and each
  * documented failure with its exit code, its one-line message, and no
  * output file left behind. */
-#include "harness.h"
+#include "cli_harness.h"
 #include "latent/model.h"
-
-#include <sys/stat.h>
-#include <sys/wait.h>
-
-static const char *dir;
-static char err[8192], out[65536];
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* Run `latent ARGS` in the scratch folder; returns the exit code, with
- * stdout and stderr in out[] and err[]. */
-static int run(const char *args)
-{
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s > stdout.txt 2> stderr.txt < /dev/null", dir, LT_CLI, args);
-    int st = system(cmd);
-    char p[4200];
-    snprintf(p, sizeof p, "%s/stdout.txt", dir);
-    slurp(p, out, sizeof out);
-    snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    slurp(p, err, sizeof err);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int exists(const char *name)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-static void put(const char *name, const char *text) { lt_test_write(dir, name, text, strlen(text)); }
-
-/* No temporary files either: only the files we expect remain. */
-static int count_tmp(void)
-{
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c tmp > '%s/count.txt'", dir, dir);
-    if (system(cmd) < 0) return -1;
-    char p[4200], buf[64];
-    snprintf(p, sizeof p, "%s/count.txt", dir);
-    slurp(p, buf, sizeof buf);
-    return atoi(buf);
-}
-
-#define EXPECT_FAIL(args, code, needle, outfile)                                                                      \
-    do {                                                                                                               \
-        int rc_ = run(args);                                                                                           \
-        CHECK_MSG(rc_ == (code), "%s: exit %d, expected %d; stderr: %s", args, rc_, code, err);                        \
-        CHECK_MSG(strstr(err, needle) != NULL, "%s: stderr '%s' lacks '%s'", args, err, needle);                      \
-        CHECK_MSG(strchr(err, '\n') == err + strlen(err) - 1, "%s: not one line: '%s'", args, err);                   \
-        if (outfile) CHECK_MSG(!exists(outfile), "%s: left %s behind", args, (const char *)outfile);                 \
-    } while (0)
 
 static void make_data(void)
 {
@@ -195,7 +133,7 @@ static void test_demo(void)
 
 int main(void)
 {
-    dir = lt_test_tmpdir("cli");
+    cli_init("cli");
     make_data();
     RUN(test_round_trip);
     RUN(test_reproducible);

@@ -4,50 +4,9 @@
  * and Poisson rows cut by --lengths or --seq-column; warm starts, ranges
  * of states, masks; the same model file for one or two threads; and each
  * bad input with its exit code, its one-line message and no output file. */
-#include "harness.h"
+#include "cli_harness.h"
 
 #include <stdint.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-
-static const char *dir;
-static char err[8192], out[1 << 17];
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-static int run(const char *args)
-{
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s > stdout.txt 2> stderr.txt < /dev/null", dir, LT_CLI, args);
-    int st = system(cmd);
-    char p[4200];
-    snprintf(p, sizeof p, "%s/stdout.txt", dir);
-    slurp(p, out, sizeof out);
-    snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    slurp(p, err, sizeof err);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int exists(const char *name)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-static void put(const char *name, const char *text)
-{
-    lt_test_write(dir, name, text, strlen(text));
-}
 
 static const char *file(const char *name)
 {
@@ -66,32 +25,12 @@ static int count_lines(const char *s)
     return n;
 }
 
-static int count_tmp(void)
-{
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c tmp > '%s/count.txt'", dir, dir);
-    if (system(cmd) < 0) return -1;
-    char p[4200], buf[64];
-    snprintf(p, sizeof p, "%s/count.txt", dir);
-    slurp(p, buf, sizeof buf);
-    return atoi(buf);
-}
-
 static int same_files(const char *a, const char *b)
 {
     char cmd[8500];
     snprintf(cmd, sizeof cmd, "cmp -s '%s/%s' '%s/%s'", dir, a, dir, b);
     return system(cmd) == 0;
 }
-
-#define EXPECT_FAIL(args, code, needle, outfile)                                                                       \
-    do {                                                                                                               \
-        int rc_ = run(args);                                                                                           \
-        CHECK_MSG(rc_ == (code), "%s: exit %d, expected %d; stderr: %s", args, rc_, code, err);                        \
-        CHECK_MSG(strstr(err, needle) != NULL, "%s: stderr '%s' lacks '%s'", args, err, needle);                       \
-        CHECK_MSG(strchr(err, '\n') == err + strlen(err) - 1, "%s: not one line: '%s'", args, err);                    \
-        if (outfile) CHECK_MSG(!exists(outfile), "%s: left %s behind", args, (const char *)outfile);                   \
-    } while (0)
 
 static uint64_t rs = 0x853c49e6748fea9bull;
 static double unif(void)
@@ -382,7 +321,7 @@ static void test_demo(void)
 
 int main(void)
 {
-    dir = lt_test_tmpdir("cli_hmm");
+    cli_init("cli_hmm");
     make_data();
     RUN(test_tokens);
     RUN(test_chars);
