@@ -177,6 +177,10 @@ lt_status lt_kv_real(const lt_kv *opts, size_t n, const char *name, double def, 
 /* Fails with LT_ERR_INVALID naming the first option in opts that is not in
  * the family's spec with one of the `where` bits (LT_OPT_*). */
 lt_status lt_kv_check(const lt_family *fam, const lt_kv *opts, size_t n, unsigned where);
+/* A count or a range of counts, "K" or "K1..K2" (1 <= K1 <= K2 <= 100000),
+ * as --k and --states take; LT_ERR_INVALID names the option `opt` and says
+ * what is counted (`what`, e.g. "components"). */
+lt_status lt_parse_range(const char *opt, const char *what, const char *s, size_t *lo, size_t *hi);
 /* Flags: 1 when given (as "1", "true" or "yes"), else 0. */
 int lt_kv_flag(const lt_kv *opts, size_t n, const char *name);
 

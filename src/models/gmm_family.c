@@ -153,21 +153,6 @@ static const lt_option_spec gmm_options[] = {
     {"sample-weights", 0, LT_OPT_STRING, NULL, "FILE", "one non-negative weight per sample (CSV or NPY column)", LT_OPT_FIT},
 };
 
-static lt_status parse_k(const char *s, size_t *lo, size_t *hi)
-{
-    char *end;
-    long a = strtol(s, &end, 10), b = a;
-    if (end != s && strncmp(end, "..", 2) == 0) {
-        const char *t = end + 2;
-        b = strtol(t, &end, 10);
-        if (end == t) end = (char *)t - 1; /* force the error below */
-    }
-    if (end == s || *end || a < 1 || b < a || b > 100000)
-        return lt_fail(LT_ERR_INVALID, "--k: expected a number of components K >= 1 or a range K1..K2, found '%s'", s);
-    *lo = (size_t)a, *hi = (size_t)b;
-    return LT_OK;
-}
-
 static void gmm_free_impl(void *m) { lt_gmm_free(m); }
 
 /* The numeric rows of a dataset, or a clear error. */
@@ -191,7 +176,8 @@ static lt_status gmm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
     const char *data = ctl && ctl->data_path ? ctl->data_path : "data";
     size_t klo = 1, khi = 1;
     const char *v;
-    if ((st = parse_k(lt_kv_get(opts, n_opts, "k") ? lt_kv_get(opts, n_opts, "k") : "1", &klo, &khi))) return st;
+    const char *kv_k = lt_kv_get(opts, n_opts, "k");
+    if ((st = lt_parse_range("k", "components", kv_k ? kv_k : "1", &klo, &khi))) return st;
     if ((v = lt_kv_get(opts, n_opts, "cov")) && (st = lt_cov_type_parse(v, &o.cov))) return lt_fail_prefix(st, "--cov");
     if ((st = lt_kv_size(opts, n_opts, "n-init", 1, &o.n_init)) || (st = lt_kv_real(opts, n_opts, "tol", 1e-3, &o.tol)) ||
         (st = lt_kv_size(opts, n_opts, "max-iter", 100, &o.max_iter)) ||

@@ -135,22 +135,6 @@ static const lt_option_spec hmm_options[] = {
     {"length", 0, LT_OPT_INT, "100", "L", "sample: steps per sequence", LT_OPT_SAMPLE},
 };
 
-static lt_status parse_states(const char *s, size_t *lo, size_t *hi)
-{
-    char *end;
-    errno = 0;
-    long a = strtol(s, &end, 10), b = a;
-    if (end != s && strncmp(end, "..", 2) == 0) {
-        const char *t = end + 2;
-        b = strtol(t, &end, 10);
-        if (end == t) end = (char *)t - 1; /* force the error below */
-    }
-    if (end == s || *end || errno || a < 1 || b < a || b > 100000)
-        return lt_fail(LT_ERR_INVALID, "--states: expected a number of states K >= 1 or a range K1..K2, found '%s'", s);
-    *lo = (size_t)a, *hi = (size_t)b;
-    return LT_OK;
-}
-
 /* ------------------------------------------------------------ reading */
 
 static int ends_with_txt(const char *s)
@@ -469,7 +453,7 @@ static lt_status hmm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
     memset(&sv, 0, sizeof sv);
     if (!D || (!D->x && !D->symbols)) return lt_fail(LT_ERR_INVALID, "%s: no data", data);
 
-    if ((v = lt_kv_get(opts, n_opts, "states")) && (st = parse_states(v, &klo, &khi))) return st;
+    if ((v = lt_kv_get(opts, n_opts, "states")) && (st = lt_parse_range("states", "states", v, &klo, &khi))) return st;
     int have_emission = (v = lt_kv_get(opts, n_opts, "emission")) != NULL;
     o.emission = D->symbols ? LT_EMIT_CATEGORICAL : LT_EMIT_GAUSSIAN;
     if (have_emission && (st = lt_emission_parse(v, &o.emission))) return lt_fail_prefix(st, "--emission");

@@ -244,6 +244,23 @@ lt_status lt_kv_check(const lt_family *fam, const lt_kv *opts, size_t n, unsigne
     return LT_OK;
 }
 
+lt_status lt_parse_range(const char *opt, const char *what, const char *s, size_t *lo, size_t *hi)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(s, &end, 10), b = a;
+    if (end != s && strncmp(end, "..", 2) == 0) {
+        const char *t = end + 2;
+        b = strtol(t, &end, 10);
+        if (end == t) end = (char *)t - 1; /* force the error below */
+    }
+    if (end == s || *end || errno || a < 1 || b < a || b > 100000)
+        return lt_fail(LT_ERR_INVALID, "--%s: expected a number of %s K >= 1 or a range K1..K2, found '%s'", opt, what,
+                       s);
+    *lo = (size_t)a, *hi = (size_t)b;
+    return LT_OK;
+}
+
 int lt_kv_flag(const lt_kv *opts, size_t n, const char *name)
 {
     const char *v = lt_kv_get(opts, n, name);
