@@ -151,6 +151,17 @@ static void test_report(void)
     lt_report_free(r);
 }
 
+static void test_mean_stderr(void)
+{
+    const double x[4] = {1, 2, 3, 4};
+    double m, se;
+    lt_mean_stderr(x, 4, &m, &se);
+    CHECK_NEAR(m, 2.5, 1e-15);
+    CHECK_NEAR(se, sqrt(5.0 / 3.0) / 2.0, 1e-15); /* sample sd sqrt(5/3), over sqrt(4) */
+    lt_mean_stderr(x, 1, &m, &se);
+    CHECK(m == 1.0 && se == 0.0);
+}
+
 int main(void)
 {
     RUN(test_registry);
@@ -158,5 +169,6 @@ int main(void)
     RUN(test_null_entries);
     RUN(test_through_table);
     RUN(test_report);
+    RUN(test_mean_stderr);
     return lt_test_done();
 }

@@ -71,6 +71,10 @@ void lt_array_free(lt_array *a);
  * infinity when `finite_check` is non-zero. */
 lt_status lt_array_to_f64(const lt_array *a, int finite_check, lt_array **out);
 
+/* Mean of x[0..n-1] and the standard error of that mean (sample standard
+ * deviation over sqrt(n); 0 when n < 2), by Welford's running update. */
+void lt_mean_stderr(const double *x, size_t n, double *mean, double *stderr_mean);
+
 /* Element accessors, for tests and glue code (not hot loops). */
 double lt_array_get(const lt_array *a, size_t r, size_t c);
 

@@ -417,16 +417,8 @@ int cmd_kl(int argc, char **argv)
         (st = lt_array_create(n, 1, LT_F64, &lb)) || (st = lt_model_score(a, S, c.threads, la->data, NULL)) ||
         (st = lt_model_score(b, S, c.threads, lb->data, NULL)))
         goto out;
-    {
-        double mean = 0.0, m2 = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double r = ((double *)la->data)[i] - ((double *)lb->data)[i];
-            double dl = r - mean;
-            mean += dl / (double)(i + 1);
-            m2 += dl * (r - mean);
-        }
-        kl = mean, se = sqrt(m2 / (double)(n - 1) / (double)n);
-    }
+    for (size_t i = 0; i < n; i++) ((double *)la->data)[i] -= ((double *)lb->data)[i]; /* the log ratio */
+    lt_mean_stderr(la->data, n, &kl, &se);
 out:
     if (st) {
         rc = cli_fail(cmd, st);

@@ -92,3 +92,15 @@ lt_status lt_array_to_f64(const lt_array *a, int finite_check, lt_array **out)
     *out = b;
     return LT_OK;
 }
+
+void lt_mean_stderr(const double *x, size_t n, double *mean, double *stderr_mean)
+{
+    double m = 0.0, m2 = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double delta = x[i] - m;
+        m += delta / (double)(i + 1);
+        m2 += delta * (x[i] - m);
+    }
+    *mean = m;
+    *stderr_mean = n > 1 ? sqrt(m2 / (double)(n - 1) / (double)n) : 0.0;
+}

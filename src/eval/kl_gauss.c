@@ -78,20 +78,14 @@ lt_status lt_gmm_kl_mc(const lt_gmm *a, const lt_gmm *b, size_t n, uint64_t seed
     if ((st = lt_gmm_sample(a, n, seed, X, NULL)) != LT_OK) goto done;
     if ((st = lt_gmm_score_samples(a, X, n, threads, la)) != LT_OK) goto done;
     if ((st = lt_gmm_score_samples(b, X, n, threads, lb)) != LT_OK) goto done;
-    /* Welford's running mean and variance of the log ratio. */
-    double mean = 0.0, m2 = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double r = la[i] - lb[i];
-        if (!isfinite(r)) {
+        la[i] -= lb[i]; /* the log ratio */
+        if (!isfinite(la[i])) {
             st = lt_fail(LT_ERR_NUMERIC, "KL is infinite: the second model gives a sample of the first zero density");
             goto done;
         }
-        double delta = r - mean;
-        mean += delta / (double)(i + 1);
-        m2 += delta * (r - mean);
     }
-    *kl = mean;
-    *stderr_kl = sqrt(m2 / (double)(n - 1) / (double)n);
+    lt_mean_stderr(la, n, kl, stderr_kl);
 done:
     free(X);
     free(la);

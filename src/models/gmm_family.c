@@ -319,16 +319,9 @@ static lt_status gmm_score(const void *impl, const lt_dataset *D, int threads, d
     if (n == 0) st = lt_fail(LT_ERR_INVALID, "no samples to score");
     if (st == LT_OK) st = lt_gmm_score_samples(m, Xd->data, n, threads, lp);
     if (st == LT_OK && sum) {
-        double mean = 0.0, m2 = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double delta = lp[i] - mean;
-            mean += delta / (double)(i + 1);
-            m2 += delta * (lp[i] - mean);
-        }
-        sum->mean = mean;
-        sum->total = mean * (double)n;
+        lt_mean_stderr(lp, n, &sum->mean, &sum->stderr_mean);
+        sum->total = sum->mean * (double)n;
         sum->count = n;
-        sum->stderr_mean = n > 1 ? sqrt(m2 / (double)(n - 1) / (double)n) : 0.0;
         sum->kind = LT_SCORE_EXACT;
         sum->unit = "sample";
         sum->method = "exact log p(x) by log-sum-exp over the components";
