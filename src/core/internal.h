@@ -38,6 +38,11 @@ static inline size_t lt_mul_size(size_t n, size_t m, int *ok)
     return n * m;
 }
 
+/* Arrays of n strings (e.g. vocabularies): a deep copy (*out = NULL when
+ * src is NULL; a NULL entry copies as ""), and its free (NULL does nothing). */
+lt_status lt_strings_copy(char *const *src, size_t n, char ***out);
+void lt_strings_free(char **v, size_t n);
+
 #define LT_CHECK(expr)                                                         \
     do {                                                                       \
         lt_status lt__s = (expr);                                              \

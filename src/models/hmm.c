@@ -214,31 +214,6 @@ static void set_reg_covar(lt_hmm *m, double reg)
         if (m->states[i]) m->states[i]->reg_covar = reg;
 }
 
-static void vocab_free(char **v, size_t n)
-{
-    if (!v) return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-static lt_status vocab_copy(char *const *src, size_t n, char ***out)
-{
-    *out = NULL;
-    if (!src) return LT_OK;
-    char **v = lt_calloc(n, sizeof *v);
-    if (!v) return LT_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = strdup(src[i] ? src[i] : "");
-        if (!v[i]) {
-            vocab_free(v, n);
-            return lt_fail(LT_ERR_NOMEM, "out of memory copying the vocabulary");
-        }
-    }
-    *out = v;
-    return LT_OK;
-}
-
 lt_status lt_hmm_create(size_t k, lt_emission emission, size_t d, size_t n_symbols, size_t n_mix, lt_cov_type cov,
                         lt_hmm **out)
 {
@@ -300,7 +275,7 @@ void lt_hmm_free(lt_hmm *m)
     free(m->start);
     free(m->trans);
     free(m->mask);
-    vocab_free(m->vocab, m->n_symbols);
+    lt_strings_free(m->vocab, m->n_symbols);
     free(m);
 }
 
@@ -321,7 +296,7 @@ lt_status lt_hmm_copy(const lt_hmm *m, lt_hmm **out)
         }
         memcpy(c->mask, m->mask, k * k);
     }
-    if ((st = vocab_copy(m->vocab, m->n_symbols, &c->vocab)) != LT_OK) goto done;
+    if ((st = lt_strings_copy(m->vocab, m->n_symbols, &c->vocab)) != LT_OK) goto done;
     if ((st = hmm_emit_copy(m, c)) != LT_OK) goto done;
     c->converged = m->converged;
     c->n_iter = m->n_iter;
@@ -1899,7 +1874,7 @@ lt_status lt_hmm_fit(const lt_hmm_options *o, const lt_seqs *data, lt_hmm **out)
     }
     best->seed = o->seed;
     if (im && o->emission == LT_EMIT_CATEGORICAL && im->vocab && im->n_symbols == best->n_symbols &&
-        (st = vocab_copy(im->vocab, im->n_symbols, &best->vocab)) != LT_OK)
+        (st = lt_strings_copy(im->vocab, im->n_symbols, &best->vocab)) != LT_OK)
         goto done;
     *out = best;
     best = NULL;
@@ -2037,7 +2012,7 @@ static lt_status vocab_parse(const char *json, size_t n, const char *path, char 
     *out = v;
     v = NULL;
 done:
-    vocab_free(v, n);
+    lt_strings_free(v, n);
     cJSON_Delete(a);
     return st;
 }

@@ -1,0 +1,125 @@
+/* latent — text corpora for topic models.
+ *
+ * A corpus is a list of documents, each a bag of word ids 0..V-1 laid out
+ * as its tokens (one id per occurrence, a word's occurrences next to each
+ * other), with the vocabulary of V strings. Documents may be empty (a
+ * document whose every word was pruned, or unknown to a model): models treat
+ * an empty document as one with no evidence, never as an error.
+ *
+ * Input
+ * -----
+ * Plain text: one document per line of a file, or one document per file of
+ * a folder (files taken in strcmp order of their names, hidden files
+ * skipped). The tokenizer lower-cases ASCII letters and keeps runs of
+ * letters (ASCII a-z, and any UTF-8 encoded code point above U+007F that is
+ * a letter by towlower/iswalpha in a C.UTF-8 locale, or simply any non-ASCII
+ * code point: see corpus.c); apostrophes inside a word are dropped
+ * ("don't" -> "dont"); everything else separates words. Bytes that are not
+ * valid UTF-8 separate words and are never an error. Words shorter than
+ * `min_length` letters are dropped. A stop-word list (the built-in English
+ * one or a user file, one word per line) removes words before counting.
+ *
+ * A blank line (or an empty file in a folder) is an empty document in the
+ * input and is refused by name ("FILE:LINE: empty document") unless
+ * `allow_empty` is set; documents emptied later by pruning are kept.
+ *
+ * Pruning (when building a vocabulary): words in fewer than `min_df`
+ * documents, or in more than `max_df` of them (a fraction of the documents
+ * when <= 1.0, a count when > 1), are removed; then at most `max_vocab`
+ * words are kept, the most frequent first. The vocabulary is sorted by
+ * strcmp so that it does not depend on the order of the documents.
+ *
+ * UCI bag-of-words: `docword` (three header lines D, W, NNZ, then
+ * "docID wordID count" triples, 1-based) and `vocab` (one word per line, W
+ * lines). Errors name the file and line: a word id out of range, a zero or
+ * negative count, a doc id out of range or going backwards, NNZ that does
+ * not match. Files ending in .gz are read through zlib.
+ *
+ * Streaming: lt_docword_stream reads a docword file a batch of documents at
+ * a time, so passes that need one batch at a time (online variational Bayes)
+ * train on corpora larger than memory.
+ *
+ * Errors are statuses with a message naming the file (and line); nothing
+ * here prints or exits. Thread-safe on distinct arguments.
+ */
+#ifndef LATENT_CORPUS_H
+#define LATENT_CORPUS_H
+
+#include "latent/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lt_corpus {
+    size_t n_docs;
+    size_t n_vocab;
+    size_t n_tokens;  /* doc_ptr[n_docs] */
+    size_t *doc_ptr;  /* n_docs + 1 offsets into tokens; doc d is tokens[doc_ptr[d] .. doc_ptr[d+1]) */
+    int32_t *tokens;  /* n_tokens word ids in [0, n_vocab) */
+    char **vocab;     /* n_vocab UTF-8 strings, or NULL (docword read without a vocab file) */
+    size_t n_dropped_tokens; /* tokens removed by stop words, pruning or unknown words (a report) */
+    size_t n_empty_docs;     /* documents left with no tokens */
+} lt_corpus;
+
+/* How text becomes a corpus. */
+typedef struct lt_corpus_options {
+    int folder;              /* 0: one document per line of a file; 1: path is a folder, a document per file */
+    int allow_empty;         /* blank lines / empty files are kept as empty documents instead of refused */
+    size_t min_length;       /* shortest word kept, in letters (default 2) */
+    int stopwords;           /* 1: the built-in English list (default); 0: none */
+    const char *stopword_file; /* a user list, one word per line (replaces the built-in one), or NULL */
+    double min_df;           /* default 1 (a count) */
+    double max_df;           /* default 1.0 (a fraction: no limit) */
+    size_t max_vocab;        /* 0: no limit */
+} lt_corpus_options;
+
+void lt_corpus_options_default(lt_corpus_options *o);
+
+/* Read text into a new corpus. With `vocab` NULL a vocabulary is built
+ * (pruned as the options say); otherwise the words are mapped through the
+ * given vocabulary (n_vocab strings, copied) and words not in it are dropped
+ * (counted in n_dropped_tokens). The caller frees *out with lt_corpus_free. */
+lt_status lt_corpus_read_text(const char *path, const lt_corpus_options *o, char *const *vocab, size_t n_vocab,
+                              lt_corpus **out);
+
+/* The same on a string in memory (`name` is used in messages). */
+lt_status lt_corpus_from_text(const char *text, size_t len, const char *name, const lt_corpus_options *o,
+                              char *const *vocab, size_t n_vocab, lt_corpus **out);
+
+/* UCI bag-of-words. `vocab_path` may be NULL (then corpus->vocab is NULL and
+ * n_vocab comes from the header's W). */
+lt_status lt_corpus_read_docword(const char *docword_path, const char *vocab_path, lt_corpus **out);
+
+/* Write UCI docword (and vocab when vocab_path is not NULL and the corpus has
+ * one), each atomically. Empty documents keep their ids (D counts them). */
+lt_status lt_corpus_write_docword(const lt_corpus *c, const char *docword_path, const char *vocab_path);
+
+/* The built-in English stop words (a NULL-terminated list, static). */
+const char *const *lt_stopwords_english(void);
+
+/* Remap a corpus to another vocabulary (by string); words not in it are
+ * dropped and counted. For scoring held-out text with a model's words. */
+lt_status lt_corpus_remap(const lt_corpus *c, char *const *vocab, size_t n_vocab, lt_corpus **out);
+
+void lt_corpus_free(lt_corpus *c);
+
+/* Streaming docword: documents in order, at most `max_docs` per batch. */
+typedef struct lt_docword_stream lt_docword_stream;
+lt_status lt_docword_stream_open(const char *docword_path, lt_docword_stream **out);
+/* Header values. */
+size_t lt_docword_stream_docs(const lt_docword_stream *s);
+size_t lt_docword_stream_vocab(const lt_docword_stream *s);
+/* The next batch as a corpus (vocab NULL; n_vocab from the header), or
+ * *out = NULL at the end. Empty documents (ids with no entries) come out as
+ * empty documents. */
+lt_status lt_docword_stream_next(lt_docword_stream *s, size_t max_docs, lt_corpus **out);
+/* Back to the first document (for another pass). */
+lt_status lt_docword_stream_rewind(lt_docword_stream *s);
+void lt_docword_stream_close(lt_docword_stream *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
