@@ -40,8 +40,8 @@ static inline size_t lt_mul_size(size_t n, size_t m, int *ok)
 
 /* Arrays of n strings (e.g. vocabularies): a deep copy (*out = NULL when
  * src is NULL; a NULL entry copies as ""), and its free (NULL does nothing). */
-lt_status lt_strings_copy(char *const *src, size_t n, char ***out);
-void lt_strings_free(char **v, size_t n);
+lt_status lt_vocab_copy(char *const *src, size_t n, char ***out);
+void lt_vocab_free(char **v, size_t n);
 
 #define LT_CHECK(expr)                                                         \
     do {                                                                       \

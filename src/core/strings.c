@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void lt_strings_free(char **v, size_t n)
+void lt_vocab_free(char **v, size_t n)
 {
     if (!v) return;
     for (size_t i = 0; i < n; i++)
@@ -12,7 +12,7 @@ void lt_strings_free(char **v, size_t n)
     free(v);
 }
 
-lt_status lt_strings_copy(char *const *src, size_t n, char ***out)
+lt_status lt_vocab_copy(char *const *src, size_t n, char ***out)
 {
     *out = NULL;
     if (!src) return LT_OK;
@@ -21,7 +21,7 @@ lt_status lt_strings_copy(char *const *src, size_t n, char ***out)
     for (size_t i = 0; i < n; i++) {
         v[i] = strdup(src[i] ? src[i] : "");
         if (!v[i]) {
-            lt_strings_free(v, n);
+            lt_vocab_free(v, n);
             return lt_fail(LT_ERR_NOMEM, "out of memory copying %zu strings", n);
         }
     }

@@ -275,7 +275,7 @@ void lt_hmm_free(lt_hmm *m)
     free(m->start);
     free(m->trans);
     free(m->mask);
-    lt_strings_free(m->vocab, m->n_symbols);
+    lt_vocab_free(m->vocab, m->n_symbols);
     free(m);
 }
 
@@ -296,7 +296,7 @@ lt_status lt_hmm_copy(const lt_hmm *m, lt_hmm **out)
         }
         memcpy(c->mask, m->mask, k * k);
     }
-    if ((st = lt_strings_copy(m->vocab, m->n_symbols, &c->vocab)) != LT_OK) goto done;
+    if ((st = lt_vocab_copy(m->vocab, m->n_symbols, &c->vocab)) != LT_OK) goto done;
     if ((st = hmm_emit_copy(m, c)) != LT_OK) goto done;
     c->converged = m->converged;
     c->n_iter = m->n_iter;
@@ -1874,7 +1874,7 @@ lt_status lt_hmm_fit(const lt_hmm_options *o, const lt_seqs *data, lt_hmm **out)
     }
     best->seed = o->seed;
     if (im && o->emission == LT_EMIT_CATEGORICAL && im->vocab && im->n_symbols == best->n_symbols &&
-        (st = lt_strings_copy(im->vocab, im->n_symbols, &best->vocab)) != LT_OK)
+        (st = lt_vocab_copy(im->vocab, im->n_symbols, &best->vocab)) != LT_OK)
         goto done;
     *out = best;
     best = NULL;
@@ -2012,7 +2012,7 @@ static lt_status vocab_parse(const char *json, size_t n, const char *path, char 
     *out = v;
     v = NULL;
 done:
-    lt_strings_free(v, n);
+    lt_vocab_free(v, n);
     cJSON_Delete(a);
     return st;
 }

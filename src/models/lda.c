@@ -61,7 +61,7 @@ void lt_lda_free(lt_lda *m)
     free(m->beta);
     free(m->nkw);
     free(m->nk);
-    lt_strings_free(m->vocab, m->v);
+    lt_vocab_free(m->vocab, m->v);
     free(m);
 }
 
@@ -104,7 +104,7 @@ lt_status lt_lda_copy(const lt_lda *m, lt_lda **out)
     memcpy(c->beta, m->beta, m->v * sizeof *c->beta);
     memcpy(c->nkw, m->nkw, m->k * m->v * sizeof *c->nkw);
     memcpy(c->nk, m->nk, m->k * sizeof *c->nk);
-    lt_status st = lt_strings_copy(m->vocab, m->v, &c->vocab);
+    lt_status st = lt_vocab_copy(m->vocab, m->v, &c->vocab);
     if (st != LT_OK) {
         lt_lda_free(c);
         return st;
@@ -122,8 +122,8 @@ lt_status lt_lda_copy(const lt_lda *m, lt_lda **out)
 lt_status lt_lda_set_vocab(lt_lda *m, char *const *vocab)
 {
     char **v = NULL;
-    LT_CHECK(lt_strings_copy(vocab, m->v, &v));
-    lt_strings_free(m->vocab, m->v);
+    LT_CHECK(lt_vocab_copy(vocab, m->v, &v));
+    lt_vocab_free(m->vocab, m->v);
     m->vocab = v;
     return LT_OK;
 }
