@@ -73,6 +73,14 @@ extern double log(double);
                            (measured: faster than per-component rank updates below it) */
 #define KPP_MAX_TRIALS 16 /* k-means++ candidates per centre: 2 + log k, at most this */
 #define LOG_2PI 1.8378770664093454835606594728112
+/* Diagonal covariance: a row is expanded to [x^2, x, 1] (2d + 1 columns), so
+ * that one GEMM gives log pi_k + log N(x | k) = [x^2, x, 1] A_k and, in the
+ * M-step, one GEMM gives [sum r x^2, sum r x, sum r]. */
+#define DIAG_W(d) (2 * (d) + 1)
+/* exp(-50) < 2e-22: a term this far below a row's maximum changes neither
+ * the row's sum (which is >= 1) nor any responsibility beyond rounding for
+ * K up to 10^5, so blocks of such terms skip the exponential. */
+#define EXP_NEGLIGIBLE (-50.0)
 
 /* ---------------------------------------------------------------- basics */
 
@@ -266,7 +274,8 @@ typedef struct estep {
     size_t k, d;
     lt_cov_type cov;
     double *logw;  /* k: log pi_k + log det P_k - d/2 log 2pi */
-    double *A;     /* full: d x (k d) stacked P_k; tied: d x d P; diag: k x 2d [prec, -2 mu prec] */
+    double *A;     /* full: d x (k d) stacked P_k; tied: d x d P;
+                      diag: k x (2d + 1) [-prec/2, mu prec, logw - c/2] */
     double *B;     /* full/tied: k x d mu_k P_k; diag: k x d mu*prec; spherical: k x d mu*prec */
     double *c;     /* k: ||mu P||^2 (diag/spherical/tied) */
     double *sph;   /* spherical: k precisions */
@@ -292,7 +301,7 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift, int 
     e->B = lt_calloc(k * d, sizeof(double));
     e->c = lt_calloc(k, sizeof(double));
     e->sph = lt_calloc(k, sizeof(double));
-    size_t alen = m->cov == LT_COV_FULL ? k * d * d : m->cov == LT_COV_TIED ? d * d : 2 * k * d;
+    size_t alen = m->cov == LT_COV_FULL ? k * d * d : m->cov == LT_COV_TIED ? d * d : k * DIAG_W(d);
     e->A = lt_calloc(alen, sizeof(double));
     double *mu = lt_calloc(d, sizeof(double));
     if (!e->logw || !e->B || !e->c || !e->sph || !e->A || !mu) {
@@ -320,11 +329,12 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift, int 
         case LT_COV_DIAG:
             for (size_t t = 0; t < d; t++) {
                 double p = m->prec_chol[j * d + t] * m->prec_chol[j * d + t];
-                e->A[j * 2 * d + t] = p;
-                e->A[j * 2 * d + d + t] = -2.0 * mu[t] * p;
+                e->A[j * DIAG_W(d) + t] = -0.5 * p;
+                e->A[j * DIAG_W(d) + d + t] = mu[t] * p;
                 b[t] = mu[t] * p;
                 e->c[j] += mu[t] * mu[t] * p;
             }
+            e->A[j * DIAG_W(d) + 2 * d] = e->logw[j] - 0.5 * e->c[j];
             break;
         case LT_COV_SPHERICAL: {
             double p = m->prec_chol[j] * m->prec_chol[j];
@@ -383,7 +393,7 @@ static int work_init(work *w, size_t k, size_t d, lt_cov_type cov)
 {
     memset(w, 0, sizeof *w);
     size_t g = full_group(k, d);
-    size_t ylen = CHUNK * (g * d > 2 * d ? g * d : 2 * d);
+    size_t ylen = CHUNK * (g * d > DIAG_W(d) ? g * d : DIAG_W(d));
     w->x = malloc(CHUNK * d * sizeof(double));
     w->y = malloc(ylen * sizeof(double));
     w->L = malloc(CHUNK * k * sizeof(double));
@@ -391,7 +401,7 @@ static int work_init(work *w, size_t k, size_t d, lt_cov_type cov)
     w->mx = malloc(CHUNK * sizeof(double));
     w->xs = malloc(CHUNK * d * sizeof(double));
     if (cov == LT_COV_DIAG) {
-        w->T = malloc(k * 2 * d * sizeof(double));
+        w->T = malloc(k * DIAG_W(d) * sizeof(double));
         if (!w->T) {
             work_free(w);
             return 1;
@@ -472,22 +482,14 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
         }
         break;
     }
-    case LT_COV_DIAG: {
-        /* L = [X^2, X] [Prec, -2 mu Prec]^T in one GEMM (load_chunk made y) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)(2 * d), 1.0, w->y, (int)(2 * d),
-                    e->A, (int)(2 * d), 0.0, L, (int)k);
-        for (size_t i = 0; i < nb; i++) {
-            double mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-            for (size_t j = 0; j < k; j++) {
-                double v = e->logw[j] - 0.5 * pos(L[i * k + j] + e->c[j]);
-                L[i * k + j] = v;
-                mx = v > mx ? v : mx;
-            }
-            w->mx[i] = mx;
-        }
+    case LT_COV_DIAG:
+        /* L = [X^2, X, 1] A^T in one GEMM (load_chunk made y); the row
+         * maxima are left to normalise_rows, which reads L anyway. As in
+         * scikit-learn the expanded square is not clamped at zero: its
+         * rounding is that of the terms, far below the 1e-6 that matters. */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)DIAG_W(d), 1.0, w->y,
+                    (int)DIAG_W(d), e->A, (int)DIAG_W(d), 0.0, L, (int)k);
         break;
-    }
     case LT_COV_SPHERICAL: {
         for (size_t i = 0; i < nb; i++) {
             double s = 0.0;
@@ -511,26 +513,103 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
     }
 }
 
-/* Normalise rows of L (nb x k, row maxima given) into responsibilities
- * (when `normalise`; else leave exp(L - max)); returns log p(x_i) in lse. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LT_NO_CLONES)
+#include <immintrin.h>
+#define LT_HAVE_ROWS512 1
+/* glibc's libmvec: exp on 8 doubles (AVX-512), the variant that
+ * `#pragma omp declare simd` above selects for exp in loops. */
+__attribute__((target("avx512f"))) __m512d _ZGVeN8v_exp(__m512d x);
+
+/* The row pass of normalise_rows for k a multiple of 8 on AVX-512: row
+ * maximum, then exp(L - max) a register at a time, skipping registers whose
+ * terms are all negligible, summed lane-wise and reduced in a fixed order.
+ * Returns 0 (leaving the row untouched) when the row's maximum is not a
+ * finite number; the caller handles it. */
+__attribute__((target("avx512f"))) static int rows512(double *r, size_t k, double *mx_out, double *sum_out)
+{
+    __m512d m = _mm512_loadu_pd(r);
+    __mmask8 nan = _mm512_cmp_pd_mask(m, m, _CMP_UNORD_Q);
+    for (size_t j = 8; j < k; j += 8) {
+        __m512d v = _mm512_loadu_pd(r + j);
+        nan |= _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+        m = _mm512_max_pd(m, v);
+    }
+    double mx = _mm512_reduce_max_pd(m);
+    if (nan || !(mx > -INFINITY)) return 0;
+    const __m512d vmx = _mm512_set1_pd(mx), neg = _mm512_set1_pd(EXP_NEGLIGIBLE);
+    __m512d acc = _mm512_setzero_pd();
+    for (size_t j = 0; j < k; j += 8) {
+        __m512d dv = _mm512_sub_pd(_mm512_loadu_pd(r + j), vmx);
+        if (!_mm512_cmp_pd_mask(dv, neg, _CMP_GE_OQ)) {
+            _mm512_storeu_pd(r + j, _mm512_setzero_pd());
+            continue;
+        }
+        __m512d e = _ZGVeN8v_exp(dv);
+        _mm512_storeu_pd(r + j, e);
+        acc = _mm512_add_pd(acc, e);
+    }
+    *mx_out = mx;
+    *sum_out = _mm512_reduce_add_pd(acc);
+    return 1;
+}
+#endif
+
+/* Normalise rows of L (nb x k) into responsibilities (when `normalise`;
+ * else leave exp(L - max)); returns log p(x_i) in lse. Row maxima are taken
+ * from `rowmax`, or found here when it is NULL. Blocks of 8 terms all below
+ * EXP_NEGLIGIBLE skip the exponential (the usual case for well separated
+ * components, where a row has a few terms that matter). */
 LT_HOT static void normalise_rows(double *L, const double *rowmax, size_t nb, size_t k, double *lse, int normalise)
 {
     double sum[CHUNK];
+#ifdef LT_HAVE_ROWS512
+    int fast = !rowmax && k % 8 == 0 && __builtin_cpu_supports("avx512f");
+#endif
     for (size_t i = 0; i < nb; i++) {
-        double *r = L + i * k, mx = rowmax[i];
+        double *r = L + i * k, mx;
+#ifdef LT_HAVE_ROWS512
+        if (fast && rows512(r, k, &lse[i], &sum[i])) continue;
+#endif
+        if (rowmax)
+            mx = rowmax[i];
+        else {
+            mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+            for (size_t j = 0; j < k; j++) mx = r[j] > mx ? r[j] : mx;
+        }
         lse[i] = mx;
-        if (mx == -INFINITY) { /* no component can explain it: spread evenly */
+        if (!(mx > -INFINITY)) { /* no component can explain it (or NaN): spread evenly */
             for (size_t j = 0; j < k; j++) r[j] = 1.0;
             sum[i] = (double)k;
+            if (mx != mx) lse[i] = -INFINITY;
             continue;
         }
-        double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (size_t j = 0; j < k; j++) {
-            double e = exp(r[j] - mx);
-            r[j] = e;
-            s += e;
+        /* Eight lane sums, added in a fixed tree at the end: the order is
+         * fixed by k alone. */
+        double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        size_t j0 = 0;
+        for (; j0 + 8 <= k; j0 += 8) {
+            double *rb = r + j0;
+            int any = 0;
+#pragma omp simd reduction(| : any)
+            for (size_t j = 0; j < 8; j++) any |= rb[j] - mx >= EXP_NEGLIGIBLE;
+            if (!any) {
+                memset(rb, 0, 8 * sizeof *rb);
+                continue;
+            }
+#pragma omp simd
+            for (size_t j = 0; j < 8; j++) {
+                double e = exp(rb[j] - mx);
+                rb[j] = e;
+                acc[j] += e;
+            }
         }
+        for (size_t j = 0; j0 + j < k; j++) {
+            double e = exp(r[j0 + j] - mx);
+            r[j0 + j] = e;
+            acc[j] += e;
+        }
+        double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         sum[i] = s;
     }
 #pragma omp simd
@@ -574,6 +653,7 @@ typedef struct pass {
     size_t nblocks;
     stats *blocks; /* nblocks, when want_stats */
     int threads;
+    int nonfinite; /* out: some row held a value that is not finite */
 } pass;
 
 static size_t sxx_len(lt_cov_type cov, size_t k, size_t d)
@@ -628,19 +708,22 @@ static void stats_add(stats *s, const pass *p, work *w, size_t nb)
 {
     size_t k = p->k, d = p->d;
     double *R = w->L;
-    for (size_t i = 0; i < nb; i++)
-        for (size_t j = 0; j < k; j++) s->nk[j] += R[i * k + j];
     if (p->cov == LT_COV_DIAG) {
-        /* [sxx, sx] += R^T [X^2, X] in one GEMM */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)(2 * d), (int)nb, 1.0, R, (int)k, w->y,
-                    (int)(2 * d), 0.0, w->T, (int)(2 * d));
-        for (size_t j = 0; j < k; j++)
+        /* [sxx, sx, nk] += R^T [X^2, X, 1] in one GEMM */
+        size_t dw = DIAG_W(d);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)dw, (int)nb, 1.0, R, (int)k, w->y, (int)dw,
+                    0.0, w->T, (int)dw);
+        for (size_t j = 0; j < k; j++) {
             for (size_t t = 0; t < d; t++) {
-                s->sxx[j * d + t] += w->T[j * 2 * d + t];
-                s->sx[j * d + t] += w->T[j * 2 * d + d + t];
+                s->sxx[j * d + t] += w->T[j * dw + t];
+                s->sx[j * d + t] += w->T[j * dw + d + t];
             }
+            s->nk[j] += w->T[j * dw + 2 * d];
+        }
         return;
     }
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = 0; j < k; j++) s->nk[j] += R[i * k + j];
     /* sx += R^T X */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)d, (int)nb, 1.0, R, (int)k, w->x, (int)d, 1.0,
                 s->sx, (int)d);
@@ -695,7 +778,7 @@ static void chunk_resp(const pass *p, work *w, size_t r0, size_t nb, lt_rng *rng
             memcpy(p->logjoint + r0 * k, w->L, nb * k * sizeof(double));
             return;
         }
-        normalise_rows(w->L, w->mx, nb, k, lse, p->resp || p->want_stats);
+        normalise_rows(w->L, p->cov == LT_COV_DIAG ? NULL : w->mx, nb, k, lse, p->resp || p->want_stats);
     } else if (p->mode == RESP_GIVEN) {
         memcpy(w->L, p->given + r0 * k, nb * k * sizeof(double));
     } else if (p->mode == RESP_LABELS) {
@@ -711,26 +794,37 @@ static void chunk_resp(const pass *p, work *w, size_t r0, size_t nb, lt_rng *rng
 }
 
 /* Centre rows [r0, r0 + nb) into w->x; for the diagonal kernels straight
- * into w->y as [x^2, x], which both the E-step and the statistics use. */
-LT_HOT static void load_chunk(const pass *p, work *w, size_t r0, size_t nb)
+ * into w->y as [x^2, x, 1], which both the E-step and the statistics use.
+ * Returns 0 when a value is not finite (x - x is NaN only then: a
+ * branch-free check riding on the pass that reads the data anyway). */
+LT_HOT static int load_chunk(const pass *p, work *w, size_t r0, size_t nb)
 {
     size_t d = p->d;
     const double *X = p->X + r0 * d, *sh = p->shift;
+    double acc = 0.0;
     if (p->cov == LT_COV_DIAG) {
+        size_t dw = DIAG_W(d);
         for (size_t i = 0; i < nb; i++) {
-            double *y = w->y + i * 2 * d;
-#pragma omp simd
+            double *y = w->y + i * dw;
+#pragma omp simd reduction(+ : acc)
             for (size_t t = 0; t < d; t++) {
                 double v = X[i * d + t] - sh[t];
+                acc += v - v;
                 y[t] = v * v;
                 y[d + t] = v;
             }
+            y[2 * d] = 1.0;
         }
-        return;
+        return acc == 0.0;
     }
     for (size_t i = 0; i < nb; i++)
-#pragma omp simd
-        for (size_t t = 0; t < d; t++) w->x[i * d + t] = X[i * d + t] - sh[t];
+#pragma omp simd reduction(+ : acc)
+        for (size_t t = 0; t < d; t++) {
+            double v = X[i * d + t] - sh[t];
+            acc += v - v;
+            w->x[i * d + t] = v;
+        }
+    return acc == 0.0;
 }
 
 /* One pass over the data: responsibilities, log p(x), statistics. */
@@ -759,7 +853,10 @@ static lt_status run_pass(pass *p)
             stats *s = p->want_stats ? &p->blocks[b] : NULL;
             for (size_t r0 = lo; r0 < hi; r0 += rows) {
                 size_t nb = hi - r0 < rows ? hi - r0 : rows;
-                load_chunk(p, &w, r0, nb);
+                if (!load_chunk(p, &w, r0, nb)) {
+#pragma omp atomic write
+                    p->nonfinite = 1;
+                }
                 chunk_resp(p, &w, r0, nb, &rng, lse);
                 if (p->resp) memcpy(p->resp + r0 * k, w.L, nb * k * sizeof(double));
                 if (p->logp && p->mode == RESP_ESTEP) memcpy(p->logp + r0, lse, nb * sizeof(double));
@@ -1355,15 +1452,6 @@ done:
 
 /* --------------------------------------------------- scoring, sampling */
 
-/* x - x is 0 for finite x and NaN otherwise: a branch-free vector check. */
-LT_HOT static int all_finite(const double *x, size_t n)
-{
-    double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-    for (size_t i = 0; i < n; i++) acc += x[i] - x[i];
-    return acc == 0.0;
-}
-
 static void mixture_mean(const lt_gmm *m, double *shift)
 {
     for (size_t t = 0; t < m->d; t++) {
@@ -1388,13 +1476,6 @@ lt_status lt_gmm_infer(const lt_gmm *m, const double *X, size_t n, int threads, 
             return LT_ERR_NOMEM;
         }
     }
-    if (!all_finite(X, n * m->d))
-        for (size_t i = 0; i < n * m->d; i++)
-            if (!isfinite(X[i])) {
-                st = lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is not a finite number", i / m->d + 1,
-                             i % m->d + 1);
-                goto done;
-            }
     /* Centre on the mixture's mean: the same numerical benefit as in fit. */
     mixture_mean(m, shift);
     estep e;
@@ -1403,6 +1484,16 @@ lt_status lt_gmm_infer(const lt_gmm *m, const double *X, size_t n, int threads, 
               .e = &e, .logp = logp, .resp = R, .nblocks = lt_block_count(n, chunk_rows(m->cov), MAX_BLOCKS), .threads = threads};
     st = run_pass(&p);
     estep_free(&e);
+    if (st == LT_OK && p.nonfinite) { /* the pass found one; say where */
+        for (size_t i = 0; i < n * m->d; i++)
+            if (!isfinite(X[i])) {
+                st = lt_fail(LT_ERR_NUMERIC, "row %zu, column %zu: value is not a finite number", i / m->d + 1,
+                             i % m->d + 1);
+                goto done;
+            }
+        st = lt_fail(LT_ERR_NUMERIC, "values too large to score (they overflow once centred on the model)");
+        goto done;
+    }
     if (st == LT_OK && labels)
         for (size_t i = 0; i < n; i++) {
             size_t arg = 0;
