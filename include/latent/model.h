@@ -42,10 +42,13 @@ typedef struct lt_score {
 typedef enum lt_opt_type { LT_OPT_INT, LT_OPT_REAL, LT_OPT_STRING, LT_OPT_FLAG } lt_opt_type;
 
 /* Where an option is accepted (bits): by `fit`; by every command that reads
- * data (fit, score, infer: how to read it, e.g. --lengths); by `sample`. */
+ * data (fit, score, infer: how to read it, e.g. --lengths); by `sample`; by
+ * `score` alone (how a score is estimated); by `infer` alone. */
 #define LT_OPT_FIT 1u
 #define LT_OPT_DATA 2u
 #define LT_OPT_SAMPLE 4u
+#define LT_OPT_SCORE 8u
+#define LT_OPT_INFER 16u
 
 /* One option a family accepts: `--name VALUE` on the command line
  * (`--name` alone for LT_OPT_FLAG). */
@@ -114,8 +117,11 @@ typedef struct lt_family {
     lt_status (*fit)(const lt_dataset *data, const lt_kv *opts, size_t n_opts, const lt_fit_ctl *ctl,
                      lt_report *report, void **model);
     /* log p of each sample (lt_dataset_samples entries, may be NULL) and the
-     * summary, whose mean may be per sample or per step (its unit says). */
-    lt_status (*score)(const void *model, const lt_dataset *data, int threads, double *logp, lt_score *summary);
+     * summary, whose mean may be per sample or per step (its unit says).
+     * `opts` are LT_OPT_SCORE options (and "seed", always accepted, for
+     * stochastic estimators); NULL/0 means defaults. */
+    lt_status (*score)(const void *model, const lt_dataset *data, const lt_kv *opts, size_t n_opts, int threads,
+                       double *logp, lt_score *summary);
     /* n samples (sequences for sequence models; LT_OPT_SAMPLE options such
      * as a length apply). */
     lt_status (*sample)(const void *model, size_t n, uint64_t seed, const lt_kv *opts, size_t n_opts,
@@ -125,7 +131,8 @@ typedef struct lt_family {
     /* The family's latents (responsibilities, state paths, hidden
      * probabilities...), one row per sample or step; `columns` receives a
      * NULL-terminated list of column names (may be NULL). */
-    lt_status (*infer)(const void *model, const lt_dataset *data, int threads, lt_array **out, char ***columns);
+    lt_status (*infer)(const void *model, const lt_dataset *data, const lt_kv *opts, size_t n_opts, int threads,
+                       lt_array **out, char ***columns);
     lt_status (*save)(const void *model, const char *path);
     lt_status (*load)(const lt_st_file *file, const char *path, void **model);
     /* A text description for `latent info` (sizes, parameters); may be NULL. */
@@ -153,10 +160,16 @@ lt_status lt_model_read(const lt_family *fam, const char *path, lt_format fmt, c
 lt_status lt_model_fit(const lt_family *fam, const lt_dataset *data, const lt_kv *opts, size_t n_opts,
                        const lt_fit_ctl *ctl, lt_report *report, lt_model **out);
 lt_status lt_model_score(const lt_model *m, const lt_dataset *data, int threads, double *logp, lt_score *summary);
+/* The same with the family's LT_OPT_SCORE options (and "seed"). */
+lt_status lt_model_score_opts(const lt_model *m, const lt_dataset *data, const lt_kv *opts, size_t n_opts,
+                              int threads, double *logp, lt_score *summary);
 lt_status lt_model_sample(const lt_model *m, size_t n, uint64_t seed, const lt_kv *opts, size_t n_opts,
                           lt_dataset **out);
 lt_status lt_model_write(const lt_model *m, const lt_dataset *data, const char *path);
 lt_status lt_model_infer(const lt_model *m, const lt_dataset *data, int threads, lt_array **out, char ***columns);
+/* The same with the family's LT_OPT_INFER options (and "seed"). */
+lt_status lt_model_infer_opts(const lt_model *m, const lt_dataset *data, const lt_kv *opts, size_t n_opts,
+                              int threads, lt_array **out, char ***columns);
 lt_status lt_model_save(const lt_model *m, const char *path);
 /* Reads the file's "latent.kind" metadata to find the family. */
 lt_status lt_model_load(const char *path, lt_model **out);

@@ -45,6 +45,24 @@ static int fail_or_usage(const char *cmd, const lt_family *fam, lt_status st)
     return cli_fail(cmd, st);
 }
 
+/* Family score/infer options get the common --seed as "seed" too (for
+ * stochastic estimators); buf holds its text. */
+static size_t add_seed(lt_kv *kv, size_t nkv, const common *c, char *buf, size_t cap)
+{
+    if (nkv >= MAX_KV) return nkv;
+    snprintf(buf, cap, "%llu", (unsigned long long)c->seed);
+    kv[nkv].name = "seed";
+    kv[nkv].value = buf;
+    return nkv + 1;
+}
+
+/* A family's failure in score/infer: its option errors are usage errors. */
+static int fail_in_family(const char *cmd, const lt_family *fam, const char *path, lt_status st)
+{
+    if (st == LT_ERR_INVALID && strncmp(lt_last_error(), "--", 2) == 0) return fail_or_usage(cmd, fam, st);
+    return cli_fail_in(cmd, path, st);
+}
+
 static const char *FIT_HELP =
     "usage: latent fit FAMILY DATA [family options] [--seed S] [--threads N] [--json] [--quiet] -o MODEL\n"
     "\n"
@@ -149,7 +167,8 @@ int cmd_score(int argc, char **argv)
     lt_model *m = NULL;
     int rc = load_first_model(cmd, argc, argv, &m);
     if (rc) return rc;
-    rc = cli_parse(argc, argv, cmd, SCORE_HELP, &c, pos, 2, &npos, m ? m->family : NULL, LT_OPT_DATA, kv, &nkv, &done);
+    rc = cli_parse(argc, argv, cmd, SCORE_HELP, &c, pos, 2, &npos, m ? m->family : NULL, LT_OPT_DATA | LT_OPT_SCORE, kv,
+                   &nkv, &done);
     if (!rc && !done && npos < 2) rc = cli_usage(cmd, "expected MODEL and DATA");
     if (rc || done) {
         lt_model_free(m);
@@ -165,8 +184,10 @@ int cmd_score(int argc, char **argv)
         goto done;
     }
     if ((st = lt_array_create(lt_dataset_samples(D), 1, LT_F64, &lp))) goto fail;
-    if ((st = lt_model_score(m, D, c.threads, lp->data, &s))) {
-        rc = cli_fail_in(cmd, pos[1], st);
+    char seedbuf[32];
+    nkv = add_seed(kv, nkv, &c, seedbuf, sizeof seedbuf);
+    if ((st = lt_model_score_opts(m, D, kv, nkv, c.threads, lp->data, &s))) {
+        rc = fail_in_family(cmd, m->family, pos[1], st);
         goto done;
     }
     if (c.out) {
@@ -269,7 +290,8 @@ int cmd_infer(int argc, char **argv)
     lt_model *m = NULL;
     int rc = load_first_model(cmd, argc, argv, &m);
     if (rc) return rc;
-    rc = cli_parse(argc, argv, cmd, INFER_HELP, &c, pos, 2, &npos, m ? m->family : NULL, LT_OPT_DATA, kv, &nkv, &done);
+    rc = cli_parse(argc, argv, cmd, INFER_HELP, &c, pos, 2, &npos, m ? m->family : NULL, LT_OPT_DATA | LT_OPT_INFER, kv,
+                   &nkv, &done);
     if (!rc && !done) {
         if (npos < 2) rc = cli_usage(cmd, "expected MODEL and DATA");
         else if (!c.out) rc = cli_usage(cmd, "missing -o OUT");
@@ -289,8 +311,10 @@ int cmd_infer(int argc, char **argv)
         st = LT_OK;
         goto out;
     }
-    if ((st = lt_model_infer(m, D, c.threads, &Z, &cols))) {
-        rc = cli_fail_in(cmd, pos[1], st);
+    char seedbuf[32];
+    nkv = add_seed(kv, nkv, &c, seedbuf, sizeof seedbuf);
+    if ((st = lt_model_infer_opts(m, D, kv, nkv, c.threads, &Z, &cols))) {
+        rc = fail_in_family(cmd, m->family, pos[1], st);
         st = LT_OK;
         goto out;
     }

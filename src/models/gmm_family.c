@@ -302,8 +302,10 @@ static lt_status model_data(const lt_gmm *m, const lt_array *X, lt_array **out)
     return lt_array_to_f64(X, 1, out);
 }
 
-static lt_status gmm_score(const void *impl, const lt_dataset *D, int threads, double *logp, lt_score *sum)
+static lt_status gmm_score(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
+                           double *logp, lt_score *sum)
 {
+    (void)opts, (void)n_opts;
     const lt_gmm *m = impl;
     const lt_array *X = NULL;
     LT_CHECK(rows_of(D, &X));
@@ -346,8 +348,10 @@ static lt_status gmm_sample(const void *impl, size_t n, uint64_t seed, const lt_
     return lt_dataset_from_array(a, out);
 }
 
-static lt_status gmm_infer(const void *impl, const lt_dataset *D, int threads, lt_array **out, char ***columns)
+static lt_status gmm_infer(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
+                           lt_array **out, char ***columns)
 {
+    (void)opts, (void)n_opts;
     const lt_gmm *m = impl;
     const lt_array *X = NULL;
     LT_CHECK(rows_of(D, &X));

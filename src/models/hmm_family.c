@@ -658,8 +658,10 @@ done:
 
 /* ------------------------------------------------------------ score, infer */
 
-static lt_status hmm_score(const void *impl, const lt_dataset *D, int threads, double *logp, lt_score *sum)
+static lt_status hmm_score(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
+                           double *logp, lt_score *sum)
 {
+    (void)opts, (void)n_opts;
     const hmm_model *M = impl;
     seqview sv;
     LT_CHECK(model_view(M, D, &sv));
@@ -689,8 +691,10 @@ static lt_status hmm_score(const void *impl, const lt_dataset *D, int threads, d
     return st;
 }
 
-static lt_status hmm_infer(const void *impl, const lt_dataset *D, int threads, lt_array **out, char ***columns)
+static lt_status hmm_infer(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
+                           lt_array **out, char ***columns)
 {
+    (void)opts, (void)n_opts;
     const hmm_model *M = impl;
     const lt_hmm *m = M->hmm;
     seqview sv;

@@ -98,10 +98,16 @@ lt_status lt_model_fit(const lt_family *fam, const lt_dataset *data, const lt_kv
     return LT_OK;
 }
 
-lt_status lt_model_score(const lt_model *m, const lt_dataset *data, int threads, double *logp, lt_score *summary)
+lt_status lt_model_score_opts(const lt_model *m, const lt_dataset *data, const lt_kv *opts, size_t n_opts,
+                              int threads, double *logp, lt_score *summary)
 {
     if (!m->family->score) return unsupported(m->family, "score");
-    return m->family->score(m->impl, data, threads, logp, summary);
+    return m->family->score(m->impl, data, opts, n_opts, threads, logp, summary);
+}
+
+lt_status lt_model_score(const lt_model *m, const lt_dataset *data, int threads, double *logp, lt_score *summary)
+{
+    return lt_model_score_opts(m, data, NULL, 0, threads, logp, summary);
 }
 
 lt_status lt_model_sample(const lt_model *m, size_t n, uint64_t seed, const lt_kv *opts, size_t n_opts,
@@ -122,10 +128,16 @@ lt_status lt_model_write(const lt_model *m, const lt_dataset *data, const char *
 
 lt_status lt_model_infer(const lt_model *m, const lt_dataset *data, int threads, lt_array **out, char ***columns)
 {
+    return lt_model_infer_opts(m, data, NULL, 0, threads, out, columns);
+}
+
+lt_status lt_model_infer_opts(const lt_model *m, const lt_dataset *data, const lt_kv *opts, size_t n_opts,
+                              int threads, lt_array **out, char ***columns)
+{
     *out = NULL;
     if (columns) *columns = NULL;
     if (!m->family->infer) return unsupported(m->family, "infer");
-    return m->family->infer(m->impl, data, threads, out, columns);
+    return m->family->infer(m->impl, data, opts, n_opts, threads, out, columns);
 }
 
 lt_status lt_model_save(const lt_model *m, const char *path)
