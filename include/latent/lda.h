@@ -147,9 +147,15 @@ lt_status lt_lda_coherence(const lt_lda *m, const lt_corpus *ref, size_t top_n, 
 lt_status lt_lda_sample(const lt_lda *m, size_t n_docs, size_t doc_len, uint64_t seed, lt_corpus **out,
                         double *theta);
 
+/* The family of the generic model table (latent/model.h). */
+extern const lt_family lt_lda_family;
+
 /* Model files (safetensors; vocabulary and hyper-parameters in the
  * metadata). */
 lt_status lt_lda_save(const lt_lda *m, const char *path);
+/* Add the model's tensors and metadata to a writer, for callers that add
+ * keys of their own before saving (lt_lda_save is this plus the save). */
+lt_status lt_lda_write_st(const lt_lda *m, lt_st_writer *w);
 lt_status lt_lda_load(const char *path, lt_lda **out);
 lt_status lt_lda_from_st(const lt_st_file *f, const char *path, lt_lda **out);
 

@@ -80,6 +80,8 @@ typedef struct lt_dataset {
     char **vocab;      /* vocab_size token strings for the symbols, or NULL */
     size_t vocab_size;
     int chars;         /* symbols are characters (written without separators) */
+    size_t n_dropped;  /* input items left out while reading (e.g. words unknown to a model) */
+    char *source;      /* the path it was read from (set by lt_model_read), or NULL */
 } lt_dataset;
 
 /* A dataset holding the array (ownership moves to it; on failure the array

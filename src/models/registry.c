@@ -63,6 +63,7 @@ void lt_dataset_free(lt_dataset *d)
     if (d->vocab)
         for (size_t i = 0; i < d->vocab_size; i++) free(d->vocab[i]);
     free(d->vocab);
+    free(d->source);
     free(d);
 }
 
@@ -74,10 +75,19 @@ lt_status lt_model_read(const lt_family *fam, const char *path, lt_format fmt, c
                         const lt_model *model, lt_dataset **out)
 {
     *out = NULL;
-    if (fam->read) return fam->read(path, fmt, opts, n_opts, model ? model->impl : NULL, out);
-    lt_array *x;
-    LT_CHECK(lt_data_read(path, fmt, &x));
-    return lt_dataset_from_array(x, out);
+    if (fam->read) {
+        LT_CHECK(fam->read(path, fmt, opts, n_opts, model ? model->impl : NULL, out));
+    } else {
+        lt_array *x;
+        LT_CHECK(lt_data_read(path, fmt, &x));
+        LT_CHECK(lt_dataset_from_array(x, out));
+    }
+    if (!(*out)->source && !((*out)->source = strdup(path))) {
+        lt_dataset_free(*out);
+        *out = NULL;
+        return lt_fail(LT_ERR_NOMEM, "out of memory");
+    }
+    return LT_OK;
 }
 
 lt_status lt_model_fit(const lt_family *fam, const lt_dataset *data, const lt_kv *opts, size_t n_opts,
