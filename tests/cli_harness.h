@@ -61,6 +61,31 @@ static int count_tmp(void)
     return atoi(buf);
 }
 
+/* The contents of a file in the scratch folder (a static buffer). */
+static inline const char *file(const char *name)
+{
+    static char buf[1 << 17];
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    slurp(p, buf, sizeof buf);
+    return buf;
+}
+
+static inline int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+/* Two files of the scratch folder are byte for byte the same. */
+static inline int same_files(const char *a, const char *b)
+{
+    char cmd[8500];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/%s' '%s/%s'", dir, a, dir, b);
+    return system(cmd) == 0;
+}
+
 /* The command fails with `code`, one line on stderr containing `needle`,
  * and leaves no `outfile` (may be NULL). */
 #define EXPECT_FAIL(args, code, needle, outfile)                                                                       \

@@ -8,29 +8,6 @@
 
 #include <stdint.h>
 
-static const char *file(const char *name)
-{
-    static char buf[1 << 17];
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    slurp(p, buf, sizeof buf);
-    return buf;
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-static int same_files(const char *a, const char *b)
-{
-    char cmd[8500];
-    snprintf(cmd, sizeof cmd, "cmp -s '%s/%s' '%s/%s'", dir, a, dir, b);
-    return system(cmd) == 0;
-}
 
 static uint64_t rs = 0x853c49e6748fea9bull;
 static double unif(void)

@@ -1,10 +1,12 @@
 // LABELS: unit
 /* Deterministic mutation fuzzing of the readers, for CI without libFuzzer:
- * thousands of corrupted copies of valid CSV, NPY and IDX files (fixed seed,
- * so a failure reproduces), each of which must either read or fail with a
- * message, never crash or leak. Meant to run under ASan/UBSan. */
+ * thousands of corrupted copies of valid CSV, NPY, IDX, UCI docword and
+ * text corpus files (fixed seed, so a failure reproduces), each of which
+ * must either read or fail with a message, never crash or leak. Meant to
+ * run under ASan/UBSan. */
 #include "harness.h"
 #include "internal.h"
+#include "latent/corpus.h"
 #include "latent/io.h"
 
 #include <stdint.h>
@@ -101,11 +103,56 @@ static size_t load(const char *path, unsigned char *b)
     return n;
 }
 
-enum { CSV, NPY, IDX };
+enum { CSV, NPY, IDX, DOCWORD, TEXT };
+
+/* A docword's D and counts are materialised (D + 1 offsets, one id per
+ * occurrence): a mutation that makes them huge tests the allocator, not the
+ * parser, so inputs whose numbers add up to more than 10^5 are skipped. */
+static int numbers_small(const char *path)
+{
+    gzFile g = gzopen(path, "rb");
+    unsigned char b[MAXLEN];
+    unsigned long long sum = 0, x = 0, total = 0;
+    int n;
+    while (g && (n = gzread(g, b, sizeof b)) > 0 && (total += (unsigned)n) < (1u << 20))
+        for (int i = 0; i < n; i++) {
+            if (b[i] >= '0' && b[i] <= '9')
+                x = x > 1000000000ull ? x : x * 10 + (b[i] - '0');
+            else
+                sum += x, x = 0;
+        }
+    if (g) gzclose(g);
+    return sum + x <= 100000 && total < (1u << 20);
+}
+
+static int corpus_ok(int kind, const char *path)
+{
+    lt_corpus *c = (lt_corpus *)1;
+    lt_status s;
+    if (kind == DOCWORD) {
+        if (!numbers_small(path)) return 1;
+        s = lt_corpus_read_docword(path, NULL, &c);
+    } else {
+        s = lt_corpus_read_text(path, NULL, NULL, 0, &c);
+    }
+    int ok;
+    if (s == LT_OK) {
+        ok = lt_corpus_check(c, path) == LT_OK && c->n_docs > 0;
+        lt_corpus_free(c);
+    } else {
+        ok = c == NULL && lt_last_error()[0] != '\0';
+        if (!ok) fprintf(stderr, "%s: status %d, message \"%s\"\n", path, (int)s, lt_last_error());
+    }
+    return ok;
+}
 
 /* The contract every reader keeps on any input. */
 static int read_ok(int kind, const char *path)
 {
+    if (kind >= DOCWORD) {
+        lt_clear_error();
+        return corpus_ok(kind, path);
+    }
     lt_array *a = (lt_array *)1;
     char **h = (char **)1;
     lt_clear_error();
@@ -204,10 +251,36 @@ static void test_idx(void)
     run(IDX, gzseed, n, 1000, 0, path);
 }
 
+static void test_corpus(void)
+{
+    const char *dir = lt_test_tmpdir("io_fuzz_corpus");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/docword.txt", dir);
+    const char *dw = "4\n6\n7\n1 2 3\n1 5 1\n2 1 1\n2 6 2\n4 3 1\r\n4 4 2\n\n4 6 9\n";
+    put(path, (const unsigned char *)dw, strlen(dw), 0);
+    CHECK(read_ok(DOCWORD, path));
+    run(DOCWORD, (const unsigned char *)dw, strlen(dw), 600, 0, path);
+    run(DOCWORD, (const unsigned char *)dw, strlen(dw), 200, 1, path);
+    unsigned char gzseed[MAXLEN];
+    put(path, (const unsigned char *)dw, strlen(dw), 1);
+    size_t n = load(path, gzseed);
+    CHECK(n > 18 && read_ok(DOCWORD, path));
+    run(DOCWORD, gzseed, n, 300, 0, path);
+
+    snprintf(path, sizeof path, "%s/docs.txt", dir);
+    const char *txt = "The quick brown fox, don't you\xe2\x80\x99"
+                      "d say?\n\xc3\x89\x63ole na\xc3\xafve caf\xc3\xa9 "
+                      "\xe6\x97\xa5\xe6\x9c\xac\r\nfox fox 42 brown\n";
+    put(path, (const unsigned char *)txt, strlen(txt), 0);
+    CHECK(read_ok(TEXT, path));
+    run(TEXT, (const unsigned char *)txt, strlen(txt), 600, 0, path);
+}
+
 int main(void)
 {
     RUN(test_csv);
     RUN(test_npy);
     RUN(test_idx);
+    RUN(test_corpus);
     return lt_test_done();
 }

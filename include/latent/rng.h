@@ -32,6 +32,20 @@ void lt_rng_stream(lt_rng *r, uint64_t seed, uint64_t stream);
 void lt_rng_jump(lt_rng *r);
 
 uint64_t lt_rng_u64(lt_rng *r);
+/* The same draw inlined, for inner loops (the same sequence as lt_rng_u64). */
+static inline uint64_t lt_rng_u64_inline(lt_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5, result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
 /* Uniform on [0, 1), 53 random bits. */
 double lt_rng_uniform(lt_rng *r);
 /* Uniform integer on [0, n), unbiased (Lemire's method); n > 0. */

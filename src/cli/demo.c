@@ -15,10 +15,14 @@
  * and consonants; the demo prints p(letter | state), says which letters the
  * model grouped with the vowels, and scores the held-out text in nats and
  * bits per character against one state (letter frequencies alone).
+ *
+ * Then topics (LDA) in State of the Union paragraphs of every tenth year
+ * 1850-2020 (data/README.md): see demo_lda.
  * Later families add their sections here. */
 #include "cli.h"
 #include "latent/gmm.h"
 #include "latent/hmm.h"
+#include "latent/lda.h"
 #include "latent/plot.h"
 #include "latent/seqio.h"
 
@@ -32,6 +36,8 @@ extern const unsigned char lt_demo_iris_csv[];
 extern const size_t lt_demo_iris_csv_len;
 extern const unsigned char lt_demo_english_txt[];
 extern const size_t lt_demo_english_txt_len;
+extern const unsigned char lt_demo_sotu_txt[];
+extern const size_t lt_demo_sotu_txt_len;
 
 static const char *DEMO_HELP =
     "usage: latent demo [--out DIR] [--seed S] [--threads N] [--json] [--quiet]\n"
@@ -40,9 +46,11 @@ static const char *DEMO_HELP =
     "nats, KL divergences between the models, a picture of the fit. Then a 2-state\n"
     "hidden Markov model on English text (State of the Union addresses 1790-1805) read\n"
     "as characters: p(letter | state), which letters it groups with the vowels, and the\n"
-    "held-out log-likelihood per character in nats and bits. Files go to DIR (default\n"
-    "demo-out): iris.csv, gmm_iris.safetensors, gmm_iris.png, english.txt,\n"
-    "hmm_english.safetensors.\n";
+    "held-out log-likelihood per character in nats and bits. Then 12 topics (LDA, collapsed\n"
+    "Gibbs sampling) in State of the Union paragraphs 1850-2020: top words, coherence, and\n"
+    "the held-out log-likelihood per word. Files go to DIR (default demo-out): iris.csv,\n"
+    "gmm_iris.safetensors, gmm_iris.png, english.txt, hmm_english.safetensors,\n"
+    "sotu_train.txt, sotu_heldout.txt, lda_sotu.safetensors.\n";
 
 static int write_file(const char *path, const unsigned char *data, size_t len)
 {
@@ -326,6 +334,173 @@ done:
     return rc;
 }
 
+/* A borrowed corpus view of an LDA dataset (doc_ptr allocated). */
+static lt_status demo_corpus_view(const lt_dataset *D, lt_corpus *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!(c->doc_ptr = malloc((D->n_seqs + 1) * sizeof *c->doc_ptr))) return LT_ERR_NOMEM;
+    c->doc_ptr[0] = 0;
+    for (size_t d = 0; d < D->n_seqs; d++) c->doc_ptr[d + 1] = c->doc_ptr[d] + D->lengths[d];
+    c->n_docs = D->n_seqs, c->n_tokens = D->n_steps, c->tokens = D->symbols;
+    c->n_vocab = D->vocab_size, c->vocab = D->vocab;
+    return LT_OK;
+}
+
+/* "w1 w2 ..." of topic k's n most probable words. */
+static lt_status demo_top_words(const lt_lda *m, size_t k, size_t n, char **out)
+{
+    int32_t ids[32];
+    if (n > 32) n = 32;
+    if (n > m->v) n = m->v;
+    lt_lda_top_words(m, k, n, ids);
+    size_t cap = 1;
+    for (size_t i = 0; i < n; i++) cap += strlen(m->vocab[ids[i]]) + 1;
+    char *s = malloc(cap);
+    if (!s) return LT_ERR_NOMEM;
+    s[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (i) strcat(s, " ");
+        strcat(s, m->vocab[ids[i]]);
+    }
+    *out = s;
+    return LT_OK;
+}
+
+/* Topics in State of the Union paragraphs (data/README.md): every tenth
+ * document held out, LDA by collapsed Gibbs sampling with alpha learnt,
+ * the top words of each topic, their coherence on the training corpus, and
+ * the held-out log-likelihood per word (left-to-right estimate) against one
+ * topic (word frequencies alone). */
+static int demo_lda(const common *c, const char *outdir, lt_report *json)
+{
+    const char *text = (const char *)lt_demo_sotu_txt;
+    size_t len = lt_demo_sotu_txt_len;
+    int print = !json && !c->quiet;
+    char train_path[4096], test_path[4096], model_path[4096];
+    snprintf(train_path, sizeof train_path, "%s/sotu_train.txt", outdir);
+    snprintf(test_path, sizeof test_path, "%s/sotu_heldout.txt", outdir);
+    snprintf(model_path, sizeof model_path, "%s/lda_sotu.safetensors", outdir);
+    /* Every tenth line (document) is held out. */
+    FILE *ft = fopen(train_path, "wb"), *fh = fopen(test_path, "wb");
+    if (!ft || !fh) {
+        fprintf(stderr, "latent demo: %s: cannot write: %s\n", !ft ? train_path : test_path, strerror(errno));
+        if (ft) fclose(ft);
+        if (fh) fclose(fh);
+        return EXIT_FAIL;
+    }
+    size_t line = 0, n_train = 0, n_test = 0;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && text[j] != '\n') j++;
+        FILE *to = line % 10 == 9 ? fh : ft;
+        fwrite(text + i, 1, j - i, to);
+        fputc('\n', to);
+        if (to == fh) n_test++;
+        else n_train++;
+        line++;
+        i = j + 1;
+    }
+    int bad = fclose(ft) != 0;
+    bad |= fclose(fh) != 0;
+    if (bad) {
+        fprintf(stderr, "latent demo: %s: cannot write\n", outdir);
+        return EXIT_FAIL;
+    }
+    lt_dataset *train = NULL, *test = NULL;
+    lt_model *models[2] = {NULL, NULL};
+    lt_report *reps[2] = {NULL, NULL};
+    double held[2] = {NAN, NAN}, held_se[2] = {NAN, NAN};
+    double *umass = NULL, *npmi = NULL;
+    lt_lda *m = NULL;
+    lt_status st = LT_OK;
+    int rc = EXIT_OK;
+    const lt_kv read_kv[] = {{"min-df", "3"}, {"max-df", "0.5"}};
+    if ((st = lt_model_read(&lt_lda_family, train_path, LT_FMT_AUTO, read_kv, 2, NULL, &train))) goto done;
+    if (print)
+        printf("\nTopics in State of the Union addresses: every tenth year 1850-2020 (shipped inside\n"
+               "latent) cut into %zu paragraphs; %zu train, %zu held out (every tenth). Words: lower-cased\n"
+               "letters, English stop words out, words in fewer than 3 or more than half of the\n"
+               "paragraphs out: %zu words, %zu tokens. LDA with 12 topics by collapsed Gibbs sampling,\n"
+               "300 sweeps, alpha learnt (asymmetric, Minka's fixed point).\n\n",
+               n_train + n_test, n_train, n_test, train->vocab_size, train->n_steps);
+    progress pr;
+    progress_init(&pr, c->quiet || json);
+    for (int q = 0; q < 2; q++) {
+        lt_kv kv[] = {{"topics", q ? "12" : "1"}, {"max-iter", "300"}, {"burn-in", "100"},
+                      {"optimize", q ? "asymmetric" : "none"}, {"min-df", "3"}, {"max-df", "0.5"}};
+        lt_fit_ctl ctl = {.seed = c->seed, .threads = c->threads, .progress = progress_cb, .progress_ud = &pr,
+                          .data_path = train_path};
+        const lt_kv score_kv[] = {{"particles", "20"}};
+        lt_score sc;
+        if ((st = lt_report_create(&reps[q])) ||
+            (st = lt_model_fit(&lt_lda_family, train, kv, sizeof kv / sizeof *kv, &ctl, reps[q], &models[q])) ||
+            (!test && (st = lt_model_read(&lt_lda_family, test_path, LT_FMT_AUTO, NULL, 0, models[q], &test))) ||
+            (st = lt_model_score_opts(models[q], test, score_kv, 1, c->threads, NULL, &sc)))
+            goto done;
+        progress_done(&pr);
+        held[q] = sc.mean, held_se[q] = sc.stderr_mean;
+    }
+    if ((st = lt_model_save(models[1], model_path)) || (st = lt_lda_load(model_path, &m))) goto done;
+    lt_corpus view;
+    if ((st = demo_corpus_view(train, &view))) goto done;
+    umass = malloc(m->k * sizeof *umass), npmi = malloc(m->k * sizeof *npmi);
+    if (!umass || !npmi) st = LT_ERR_NOMEM;
+    if (!st) st = lt_lda_coherence(m, &view, 10, umass, npmi);
+    free(view.doc_ptr);
+    if (st) goto done;
+    double asum = 0, mu = 0, mn = 0;
+    for (size_t k = 0; k < m->k; k++) asum += m->alpha[k], mu += umass[k] / (double)m->k, mn += npmi[k] / (double)m->k;
+    if (json) {
+        lt_report_str(json, "lda_data", "State of the Union paragraphs, every tenth year 1850-2020, 90% / 10% documents");
+        lt_report_int(json, "lda_train_documents", (int64_t)n_train);
+        lt_report_int(json, "lda_heldout_documents", (int64_t)n_test);
+        lt_report_int(json, "lda_vocabulary", (int64_t)m->v);
+        lt_report_int(json, "lda_topics", (int64_t)m->k);
+        lt_report_num(json, "lda_heldout_nats_per_token", held[1]);
+        lt_report_num(json, "lda_heldout_stderr", held_se[1]);
+        lt_report_num(json, "lda_one_topic_heldout_nats_per_token", held[0]);
+        lt_report_nums(json, "lda_umass", umass, m->k);
+        lt_report_nums(json, "lda_npmi", npmi, m->k);
+        lt_report_str(json, "lda_model", model_path);
+        for (size_t k = 0; k < m->k && !st; k++) {
+            char key[32], *words = NULL;
+            snprintf(key, sizeof key, "lda_topic_%zu", k);
+            if (!(st = demo_top_words(m, k, 10, &words))) st = lt_report_str(json, key, words);
+            free(words);
+        }
+    } else if (print) {
+        printf("%-5s %6s %7s %6s  %s\n", "topic", "share", "UMass", "NPMI", "top words");
+        double tot = 0;
+        for (size_t k = 0; k < m->k; k++) tot += m->nk[k];
+        for (size_t k = 0; k < m->k && !st; k++) {
+            char *words = NULL;
+            if ((st = demo_top_words(m, k, 10, &words))) break;
+            printf("%5zu %5.1f%% %7.2f %6.3f  %s\n", k, 100.0 * m->nk[k] / tot, umass[k], npmi[k], words);
+            free(words);
+        }
+        if (st) goto done;
+        printf("\nmean coherence of the top 10 words: UMass %.3f, NPMI %.3f; alpha sum %.3f\n", mu, mn, asum);
+        printf("held-out log-likelihood per word (left-to-right estimate, 20 particles):\n"
+               "  1 topic (word frequencies) %9.4f +- %.4f nats\n"
+               "  12 topics                  %9.4f +- %.4f nats (perplexity %.0f vs %.0f)\n",
+               held[0], held_se[0], held[1], held_se[1], exp(-held[1]), exp(-held[0]));
+        printf("\nwrote %s, %s, %s\n", train_path, test_path, model_path);
+        printf("try: latent infer %s %s -o topics.csv\n", model_path, test_path);
+    }
+done:
+    if (st) rc = cli_fail("demo", st);
+    free(umass);
+    free(npmi);
+    lt_lda_free(m);
+    for (int q = 0; q < 2; q++) {
+        lt_model_free(models[q]);
+        lt_report_free(reps[q]);
+    }
+    lt_dataset_free(train);
+    lt_dataset_free(test);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     const char *cmd = "demo";
@@ -430,7 +605,8 @@ int cmd_demo(int argc, char **argv)
         lt_report_nums(summary, "kl_best_to_each", kls, 4);
         lt_report_str(summary, "model", model_path);
         lt_report_str(summary, "picture", png_path);
-        if (!(rc = demo_hmm(&c, outdir, summary))) rc = cli_print_report(cmd, summary, 1);
+        if (!(rc = demo_hmm(&c, outdir, summary)) && !(rc = demo_lda(&c, outdir, summary)))
+            rc = cli_print_report(cmd, summary, 1);
     } else if (!c.quiet) {
         printf("%-10s %3s %9s %15s %24s\n", "covariance", "K", "params", "train nats", "held-out nats (+- se)");
         for (int t = 0; t < 4; t++) {
@@ -444,7 +620,7 @@ int cmd_demo(int argc, char **argv)
         printf("\nwrote %s, %s, %s\n", data_path, model_path, png_path);
         printf("try: latent score %s %s\n", model_path, data_path);
     }
-    if (!c.json) rc = demo_hmm(&c, outdir, NULL);
+    if (!c.json && !(rc = demo_hmm(&c, outdir, NULL))) rc = demo_lda(&c, outdir, NULL);
     goto done;
 fail:
     rc = cli_fail(cmd, st);

@@ -1,6 +1,7 @@
 /* The family registry and the generic verbs over the model table. */
 #include "latent/gmm.h"
 #include "latent/hmm.h"
+#include "latent/lda.h"
 #include "latent/model.h"
 
 #include "internal.h"
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const lt_family *const families[] = {&lt_gmm_family, &lt_hmm_family};
+static const lt_family *const families[] = {&lt_gmm_family, &lt_hmm_family, &lt_lda_family};
 
 size_t lt_family_count(void) { return sizeof families / sizeof *families; }
 
