@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdint.h>
 
-
 static uint64_t rs = 0x9e3779b97f4a7c15ull;
 static double unif(void)
 {
@@ -87,14 +86,19 @@ int main(void)
     CHECK(run("sample m.safetensors -n 30 --length 40 --seed 2 -o docword.s.txt") == 0);
     CHECK_MSG(exists("docword.s.txt") && exists("vocab.s.txt"), "docword sample: %s", err);
     CHECK(run("fit lda docword.s.txt --topics 2 --algo vb --max-iter 50 --quiet -o vb.safetensors") == 0);
-    CHECK(run("fit lda docword.s.txt --topics 2 --algo online-vb --batch-size 8 --max-iter 5 --quiet -o o.safetensors") == 0);
-    CHECK(run("fit lda docword.s.txt --topics 2 --algo online-vb --stream --batch-size 8 --max-iter 5 --quiet -o st.safetensors") == 0);
+    CHECK(
+        run("fit lda docword.s.txt --topics 2 --algo online-vb --batch-size 8 --max-iter 5 --quiet -o o.safetensors") ==
+        0);
+    CHECK(run("fit lda docword.s.txt --topics 2 --algo online-vb --stream --batch-size 8 --max-iter 5 --quiet -o "
+              "st.safetensors") == 0);
     CHECK_MSG(exists("st.safetensors"), "stream: %s", err);
     CHECK(run("score vb.safetensors docword.s.txt") == 0);
 
     /* a folder of files, one document each */
     char cmd[4300];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s/docs' && head -c 400 '%s/train.txt' > '%s/docs/a.txt' && tail -c 400 '%s/train.txt' > '%s/docs/b.txt'",
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/docs' && head -c 400 '%s/train.txt' > '%s/docs/a.txt' && tail -c 400 '%s/train.txt' > "
+             "'%s/docs/b.txt'",
              dir, dir, dir, dir, dir);
     CHECK(system(cmd) == 0);
     CHECK(run("fit lda docs --topics 2 --max-iter 10 --quiet -o f.safetensors") == 0);

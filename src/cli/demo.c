@@ -65,7 +65,8 @@ static int write_file(const char *path, const unsigned char *data, size_t len)
 static lt_status split(const lt_array *X, int held_out, lt_array **out)
 {
     size_t n = 0, d = X->cols;
-    for (size_t i = 0; i < X->rows; i++) n += (i % 3 == 2) == held_out;
+    for (size_t i = 0; i < X->rows; i++)
+        n += (i % 3 == 2) == held_out;
     LT_CHECK_CLI(lt_array_create(n, d, LT_F64, out));
     double *o = (*out)->data;
     const double *x = X->data;
@@ -110,7 +111,8 @@ static lt_status draw(const lt_gmm *m, const lt_array *X, const char *title, con
     if (st == LT_OK) {
         lt_canvas_axes(c, "petal length (cm)", "petal width (cm)");
         lt_canvas_title(c, title);
-        for (size_t i = 0; i < n; i++) lt_canvas_point(c, x[i * d + a], x[i * d + b], 3.5, lt_palette(lab[i]));
+        for (size_t i = 0; i < n; i++)
+            lt_canvas_point(c, x[i * d + a], x[i * d + b], 3.5, lt_palette(lab[i]));
         char names[16][32];
         const char *labels[16];
         uint32_t colors[16];
@@ -340,7 +342,8 @@ static lt_status demo_corpus_view(const lt_dataset *D, lt_corpus *c)
     memset(c, 0, sizeof *c);
     if (!(c->doc_ptr = malloc((D->n_seqs + 1) * sizeof *c->doc_ptr))) return LT_ERR_NOMEM;
     c->doc_ptr[0] = 0;
-    for (size_t d = 0; d < D->n_seqs; d++) c->doc_ptr[d + 1] = c->doc_ptr[d] + D->lengths[d];
+    for (size_t d = 0; d < D->n_seqs; d++)
+        c->doc_ptr[d + 1] = c->doc_ptr[d] + D->lengths[d];
     c->n_docs = D->n_seqs, c->n_tokens = D->n_steps, c->tokens = D->symbols;
     c->n_vocab = D->vocab_size, c->vocab = D->vocab;
     return LT_OK;
@@ -354,7 +357,8 @@ static lt_status demo_top_words(const lt_lda *m, size_t k, size_t n, char **out)
     if (n > m->v) n = m->v;
     lt_lda_top_words(m, k, n, ids);
     size_t cap = 1;
-    for (size_t i = 0; i < n; i++) cap += strlen(m->vocab[ids[i]]) + 1;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(m->vocab[ids[i]]) + 1;
     char *s = malloc(cap);
     if (!s) return LT_ERR_NOMEM;
     s[0] = '\0';
@@ -391,12 +395,15 @@ static int demo_lda(const common *c, const char *outdir, lt_report *json)
     size_t line = 0, n_train = 0, n_test = 0;
     for (size_t i = 0; i < len;) {
         size_t j = i;
-        while (j < len && text[j] != '\n') j++;
+        while (j < len && text[j] != '\n')
+            j++;
         FILE *to = line % 10 == 9 ? fh : ft;
         fwrite(text + i, 1, j - i, to);
         fputc('\n', to);
-        if (to == fh) n_test++;
-        else n_train++;
+        if (to == fh)
+            n_test++;
+        else
+            n_train++;
         line++;
         i = j + 1;
     }
@@ -426,9 +433,16 @@ static int demo_lda(const common *c, const char *outdir, lt_report *json)
     progress pr;
     progress_init(&pr, c->quiet || json);
     for (int q = 0; q < 2; q++) {
-        lt_kv kv[] = {{"topics", q ? "12" : "1"}, {"max-iter", "300"}, {"burn-in", "100"},
-                      {"optimize", q ? "asymmetric" : "none"}, {"min-df", "3"}, {"max-df", "0.5"}};
-        lt_fit_ctl ctl = {.seed = c->seed, .threads = c->threads, .progress = progress_cb, .progress_ud = &pr,
+        lt_kv kv[] = {{"topics", q ? "12" : "1"},
+                      {"max-iter", "300"},
+                      {"burn-in", "100"},
+                      {"optimize", q ? "asymmetric" : "none"},
+                      {"min-df", "3"},
+                      {"max-df", "0.5"}};
+        lt_fit_ctl ctl = {.seed = c->seed,
+                          .threads = c->threads,
+                          .progress = progress_cb,
+                          .progress_ud = &pr,
                           .data_path = train_path};
         const lt_kv score_kv[] = {{"particles", "20"}};
         lt_score sc;
@@ -449,9 +463,11 @@ static int demo_lda(const common *c, const char *outdir, lt_report *json)
     free(view.doc_ptr);
     if (st) goto done;
     double asum = 0, mu = 0, mn = 0;
-    for (size_t k = 0; k < m->k; k++) asum += m->alpha[k], mu += umass[k] / (double)m->k, mn += npmi[k] / (double)m->k;
+    for (size_t k = 0; k < m->k; k++)
+        asum += m->alpha[k], mu += umass[k] / (double)m->k, mn += npmi[k] / (double)m->k;
     if (json) {
-        lt_report_str(json, "lda_data", "State of the Union paragraphs, every tenth year 1850-2020, 90% / 10% documents");
+        lt_report_str(json, "lda_data",
+                      "State of the Union paragraphs, every tenth year 1850-2020, 90% / 10% documents");
         lt_report_int(json, "lda_train_documents", (int64_t)n_train);
         lt_report_int(json, "lda_heldout_documents", (int64_t)n_test);
         lt_report_int(json, "lda_vocabulary", (int64_t)m->v);
@@ -471,7 +487,8 @@ static int demo_lda(const common *c, const char *outdir, lt_report *json)
     } else if (print) {
         printf("%-5s %6s %7s %6s  %s\n", "topic", "share", "UMass", "NPMI", "top words");
         double tot = 0;
-        for (size_t k = 0; k < m->k; k++) tot += m->nk[k];
+        for (size_t k = 0; k < m->k; k++)
+            tot += m->nk[k];
         for (size_t k = 0; k < m->k && !st; k++) {
             char *words = NULL;
             if ((st = demo_top_words(m, k, 10, &words))) break;
@@ -556,8 +573,8 @@ int cmd_demo(int argc, char **argv)
     progress_init(&pr, c.quiet || c.json);
     for (int t = 0; t < 4; t++) {
         lt_kv kv[3] = {{"k", "1..6"}, {"cov", lt_cov_type_name(covs[t])}, {"n-init", "4"}};
-        lt_fit_ctl ctl = {.seed = c.seed, .threads = c.threads, .progress = progress_cb, .progress_ud = &pr,
-                          .data_path = data_path};
+        lt_fit_ctl ctl = {
+            .seed = c.seed, .threads = c.threads, .progress = progress_cb, .progress_ud = &pr, .data_path = data_path};
         lt_score s;
         if ((st = lt_report_create(&reps[t])) ||
             (st = lt_model_fit(&lt_gmm_family, dtrain, kv, 3, &ctl, reps[t], &models[t])) ||
@@ -611,8 +628,8 @@ int cmd_demo(int argc, char **argv)
         printf("%-10s %3s %9s %15s %24s\n", "covariance", "K", "params", "train nats", "held-out nats (+- se)");
         for (int t = 0; t < 4; t++) {
             const lt_gmm *g = models[t]->impl;
-            printf("%-10s %3zu %9zu %15.4f %15.4f +- %.4f%s\n", lt_cov_type_name(covs[t]), g->k,
-                   lt_gmm_n_parameters(g), train_ll[t], held[t], held_se[t], (size_t)t == best ? "  <- best" : "");
+            printf("%-10s %3zu %9zu %15.4f %15.4f +- %.4f%s\n", lt_cov_type_name(covs[t]), g->k, lt_gmm_n_parameters(g),
+                   train_ll[t], held[t], held_se[t], (size_t)t == best ? "  <- best" : "");
         }
         printf("\nKL(best || other), Monte Carlo with 20000 samples, nats:\n");
         for (int t = 0; t < 4; t++)

@@ -45,7 +45,10 @@ static void model_free(lda_model *m)
     free(m);
 }
 
-static void lda_free_impl(void *m) { model_free(m); }
+static void lda_free_impl(void *m)
+{
+    model_free(m);
+}
 
 /* ------------------------------------------------------------ options */
 
@@ -56,8 +59,8 @@ static const lt_option_spec lda_options[] = {
     {"alpha", 0, LT_OPT_REAL, NULL, "A", "Dirichlet prior of each document's topic mixture, per topic (default 5/K)",
      LT_OPT_FIT},
     {"beta", 0, LT_OPT_REAL, "0.01", "B", "Dirichlet prior of each topic's words, per word", LT_OPT_FIT},
-    {"optimize", 0, LT_OPT_STRING, "none", "HOW",
-     "learn alpha by Minka's fixed point: none, symmetric or asymmetric", LT_OPT_FIT},
+    {"optimize", 0, LT_OPT_STRING, "none", "HOW", "learn alpha by Minka's fixed point: none, symmetric or asymmetric",
+     LT_OPT_FIT},
     {"optimize-beta", 0, LT_OPT_FLAG, NULL, "", "learn a symmetric beta too (Gibbs)", LT_OPT_FIT},
     {"optimize-interval", 0, LT_OPT_INT, "10", "N", "Gibbs: sweeps between hyperparameter updates", LT_OPT_FIT},
     {"burn-in", 0, LT_OPT_INT, "50", "N", "Gibbs: sweeps before hyperparameters are learnt", LT_OPT_FIT},
@@ -78,16 +81,13 @@ static const lt_option_spec lda_options[] = {
     {"max-vocab", 0, LT_OPT_INT, "0", "N", "text: keep the N most frequent words (0: all)", LT_OPT_FIT},
     {"top-words", 0, LT_OPT_INT, "10", "N", "words shown per topic", LT_OPT_FIT},
     {"input", 0, LT_OPT_STRING, "auto", "HOW",
-     "lines (a document per line), folder (a document per file), docword (UCI bag of words), or auto",
-     LT_OPT_DATA},
+     "lines (a document per line), folder (a document per file), docword (UCI bag of words), or auto", LT_OPT_DATA},
     {"vocab", 0, LT_OPT_STRING, NULL, "FILE", "docword: the vocabulary file (default: vocab.NAME.txt beside it)",
      LT_OPT_DATA},
     {"stopwords", 0, LT_OPT_STRING, NULL, "LIST",
-     "text: english (built in), none, or a file of words (default english; later commands: the model's)",
-     LT_OPT_DATA},
+     "text: english (built in), none, or a file of words (default english; later commands: the model's)", LT_OPT_DATA},
     {"min-length", 0, LT_OPT_INT, NULL, "N", "text: shortest word kept, in letters (default 2)", LT_OPT_DATA},
-    {"allow-empty", 0, LT_OPT_FLAG, NULL, "", "text: keep blank lines / empty files as empty documents",
-     LT_OPT_DATA},
+    {"allow-empty", 0, LT_OPT_FLAG, NULL, "", "text: keep blank lines / empty files as empty documents", LT_OPT_DATA},
     {"estimator", 0, LT_OPT_STRING, "left-to-right", "E",
      "score: left-to-right (Wallach et al. 2009) or completion (second half given the first)", LT_OPT_SCORE},
     {"particles", 0, LT_OPT_INT, "20", "R", "score: particles of the left-to-right estimator", LT_OPT_SCORE},
@@ -110,16 +110,23 @@ static const char *base_name(const char *path)
 static lt_status input_of(const char *path, const char *opt, input_kind *out)
 {
     if (opt && strcmp(opt, "auto") != 0) {
-        if (strcmp(opt, "lines") == 0) *out = IN_LINES;
-        else if (strcmp(opt, "folder") == 0) *out = IN_FOLDER;
-        else if (strcmp(opt, "docword") == 0) *out = IN_DOCWORD;
-        else return lt_fail(LT_ERR_INVALID, "--input: expected lines, folder, docword or auto, found '%s'", opt);
+        if (strcmp(opt, "lines") == 0)
+            *out = IN_LINES;
+        else if (strcmp(opt, "folder") == 0)
+            *out = IN_FOLDER;
+        else if (strcmp(opt, "docword") == 0)
+            *out = IN_DOCWORD;
+        else
+            return lt_fail(LT_ERR_INVALID, "--input: expected lines, folder, docword or auto, found '%s'", opt);
         return LT_OK;
     }
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) *out = IN_FOLDER;
-    else if (strncmp(base_name(path), "docword.", 8) == 0) *out = IN_DOCWORD;
-    else *out = IN_LINES;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        *out = IN_FOLDER;
+    else if (strncmp(base_name(path), "docword.", 8) == 0)
+        *out = IN_DOCWORD;
+    else
+        *out = IN_LINES;
     return LT_OK;
 }
 
@@ -155,7 +162,8 @@ static lt_status corpus_to_dataset(lt_corpus *c, lt_dataset **out)
         lt_corpus_free(c);
         return LT_ERR_NOMEM;
     }
-    for (size_t d = 0; d < c->n_docs; d++) len[d] = c->doc_ptr[d + 1] - c->doc_ptr[d];
+    for (size_t d = 0; d < c->n_docs; d++)
+        len[d] = c->doc_ptr[d + 1] - c->doc_ptr[d];
     D->symbols = c->tokens;
     D->n_steps = c->n_tokens;
     D->lengths = len;
@@ -179,13 +187,15 @@ static lt_status corpus_view(const lt_dataset *D, lt_corpus *c)
     c->doc_ptr = lt_malloc(D->n_seqs + 1, sizeof *c->doc_ptr);
     if (!c->doc_ptr) return LT_ERR_NOMEM;
     c->doc_ptr[0] = 0;
-    for (size_t d = 0; d < D->n_seqs; d++) c->doc_ptr[d + 1] = c->doc_ptr[d] + D->lengths[d];
+    for (size_t d = 0; d < D->n_seqs; d++)
+        c->doc_ptr[d + 1] = c->doc_ptr[d] + D->lengths[d];
     c->n_docs = D->n_seqs;
     c->n_tokens = D->n_steps;
     c->tokens = D->symbols;
     c->n_vocab = D->vocab_size;
     c->vocab = D->vocab;
-    for (size_t d = 0; d < D->n_seqs; d++) c->n_empty_docs += D->lengths[d] == 0;
+    for (size_t d = 0; d < D->n_seqs; d++)
+        c->n_empty_docs += D->lengths[d] == 0;
     return LT_OK;
 }
 
@@ -194,9 +204,12 @@ static lt_status text_options(const lt_kv *opts, size_t n, const lda_model *M, l
     lt_corpus_options_default(o);
     const char *sw = lt_kv_get(opts, n, "stopwords");
     if (!sw && M) sw = M->stopwords;
-    if (sw && strcmp(sw, "english") == 0) o->stopwords = 1;
-    else if (sw && strcmp(sw, "none") == 0) o->stopwords = 0;
-    else if (sw) o->stopword_file = sw;
+    if (sw && strcmp(sw, "english") == 0)
+        o->stopwords = 1;
+    else if (sw && strcmp(sw, "none") == 0)
+        o->stopwords = 0;
+    else if (sw)
+        o->stopword_file = sw;
     size_t ml = M ? M->min_length : o->min_length;
     LT_CHECK(lt_kv_size(opts, n, "min-length", ml, &o->min_length));
     o->allow_empty = lt_kv_flag(opts, n, "allow-empty");
@@ -283,10 +296,14 @@ static lt_status fit_options(const lt_kv *opts, size_t n, const lt_fit_ctl *ctl,
         return lt_fail(LT_ERR_INVALID, "--alpha: expected a positive number");
     if (!(o->beta > 0 && isfinite(o->beta))) return lt_fail(LT_ERR_INVALID, "--beta: expected a positive number");
     const char *opt = lt_kv_get(opts, n, "optimize");
-    if (!opt || strcmp(opt, "none") == 0) o->optimize_alpha = 0;
-    else if (strcmp(opt, "symmetric") == 0) o->optimize_alpha = 1;
-    else if (strcmp(opt, "asymmetric") == 0) o->optimize_alpha = 2;
-    else return lt_fail(LT_ERR_INVALID, "--optimize: expected none, symmetric or asymmetric, found '%s'", opt);
+    if (!opt || strcmp(opt, "none") == 0)
+        o->optimize_alpha = 0;
+    else if (strcmp(opt, "symmetric") == 0)
+        o->optimize_alpha = 1;
+    else if (strcmp(opt, "asymmetric") == 0)
+        o->optimize_alpha = 2;
+    else
+        return lt_fail(LT_ERR_INVALID, "--optimize: expected none, symmetric or asymmetric, found '%s'", opt);
     o->optimize_beta = lt_kv_flag(opts, n, "optimize-beta");
     LT_CHECK(lt_kv_size(opts, n, "optimize-interval", o->optimize_interval, &o->optimize_interval));
     LT_CHECK(lt_kv_size(opts, n, "burn-in", o->burn_in, &o->burn_in));
@@ -320,7 +337,8 @@ static lt_status top_line(const lt_lda *m, size_t k, size_t top, char **out)
     if (!ids) return LT_ERR_NOMEM;
     lt_lda_top_words(m, k, top, ids);
     size_t cap = 1;
-    for (size_t i = 0; i < top; i++) cap += (m->vocab ? strlen(m->vocab[ids[i]]) : 12) + 1;
+    for (size_t i = 0; i < top; i++)
+        cap += (m->vocab ? strlen(m->vocab[ids[i]]) : 12) + 1;
     char *s = malloc(cap), *p = s;
     if (!s) {
         free(ids);
@@ -348,7 +366,8 @@ static lt_status report_topics(const lt_lda *m, size_t top, lt_report *r)
         if ((st = top_line(m, k, top, &line))) break;
         /* share of the corpus's tokens and alpha, for ordering by eye */
         double tot = 0;
-        for (size_t j = 0; j < m->k; j++) tot += m->nk[j];
+        for (size_t j = 0; j < m->k; j++)
+            tot += m->nk[j];
         char *full = malloc(strlen(line) + 64);
         if (!full) {
             free(line);
@@ -417,9 +436,12 @@ static lt_status lda_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
     } else {
         lt_corpus c;
         if ((st = corpus_view(D, &c))) goto fail;
-        if (c.n_docs == 0) st = lt_fail(LT_ERR_INVALID, "the corpus has no documents");
-        else if (c.n_tokens == 0) st = lt_fail(LT_ERR_INVALID, "the corpus has no words left to model");
-        else st = lt_lda_fit(&o, &c, &M->lda);
+        if (c.n_docs == 0)
+            st = lt_fail(LT_ERR_INVALID, "the corpus has no documents");
+        else if (c.n_tokens == 0)
+            st = lt_fail(LT_ERR_INVALID, "the corpus has no words left to model");
+        else
+            st = lt_lda_fit(&o, &c, &M->lda);
         lt_report_int(rep, "documents", (int64_t)c.n_docs);
         lt_report_int(rep, "tokens", (int64_t)c.n_tokens);
         lt_report_int(rep, "empty_documents", (int64_t)c.n_empty_docs);
@@ -434,7 +456,8 @@ static lt_status lda_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
     lt_report_int(rep, "iterations", (int64_t)m->n_iter);
     lt_report_num(rep, m->algo == LT_LDA_GIBBS ? "log_p_w_z_per_token" : "bound_per_token", m->log_likelihood);
     double asum = 0;
-    for (size_t k = 0; k < m->k; k++) asum += m->alpha[k];
+    for (size_t k = 0; k < m->k; k++)
+        asum += m->alpha[k];
     lt_report_num(rep, "alpha_sum", asum);
     lt_report_num(rep, "beta", m->beta[0]);
     if ((st = report_topics(m, top, rep))) goto fail;
@@ -454,9 +477,12 @@ static lt_status lda_score(const void *impl, const lt_dataset *D, const lt_kv *o
     lt_lda_score_options so;
     lt_lda_score_options_default(&so);
     const char *e = lt_kv_get(opts, n_opts, "estimator");
-    if (!e || strcmp(e, "left-to-right") == 0) so.estimator = LT_LDA_LEFT_TO_RIGHT;
-    else if (strcmp(e, "completion") == 0) so.estimator = LT_LDA_COMPLETION;
-    else return lt_fail(LT_ERR_INVALID, "--estimator: expected left-to-right or completion, found '%s'", e);
+    if (!e || strcmp(e, "left-to-right") == 0)
+        so.estimator = LT_LDA_LEFT_TO_RIGHT;
+    else if (strcmp(e, "completion") == 0)
+        so.estimator = LT_LDA_COMPLETION;
+    else
+        return lt_fail(LT_ERR_INVALID, "--estimator: expected left-to-right or completion, found '%s'", e);
     LT_CHECK(lt_kv_size(opts, n_opts, "particles", so.particles, &so.particles));
     LT_CHECK(lt_kv_size(opts, n_opts, "fold-in-iter", so.iters, &so.iters));
     size_t seed = 0;
@@ -481,9 +507,12 @@ static lt_status lda_infer(const void *impl, const lt_dataset *D, const lt_kv *o
     const lt_lda *m = M->lda;
     const char *meth = lt_kv_get(opts, n_opts, "method");
     lt_lda_infer_method method;
-    if (!meth || strcmp(meth, "gibbs") == 0) method = LT_LDA_INFER_GIBBS;
-    else if (strcmp(meth, "vb") == 0) method = LT_LDA_INFER_VB;
-    else return lt_fail(LT_ERR_INVALID, "--method: expected gibbs or vb, found '%s'", meth);
+    if (!meth || strcmp(meth, "gibbs") == 0)
+        method = LT_LDA_INFER_GIBBS;
+    else if (strcmp(meth, "vb") == 0)
+        method = LT_LDA_INFER_VB;
+    else
+        return lt_fail(LT_ERR_INVALID, "--method: expected gibbs or vb, found '%s'", meth);
     size_t iters, seed;
     LT_CHECK(lt_kv_size(opts, n_opts, "infer-iter", 100, &iters));
     LT_CHECK(lt_kv_size(opts, n_opts, "seed", 0, &seed));
@@ -572,8 +601,10 @@ static lt_status lda_write(const void *impl, const lt_dataset *D, const char *pa
     for (size_t d = 0; d < c.n_docs; d++) {
         for (size_t i = c.doc_ptr[d]; i < c.doc_ptr[d + 1]; i++) {
             if (i > c.doc_ptr[d]) fputc(' ', fp);
-            if (c.vocab) fputs(c.vocab[c.tokens[i]], fp);
-            else fprintf(fp, "w%d", (int)c.tokens[i]);
+            if (c.vocab)
+                fputs(c.vocab[c.tokens[i]], fp);
+            else
+                fprintf(fp, "w%d", (int)c.tokens[i]);
         }
         fputc('\n', fp);
     }

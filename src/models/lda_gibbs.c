@@ -87,7 +87,10 @@
 #define PF 16
 #define MH_MAX 4 /* Metropolis-Hastings steps per token per phase, at most */
 
-static inline void prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+static inline void prefetch(const void *p)
+{
+    __builtin_prefetch(p, 0, 3);
+}
 
 /* The token arrays are read at random: on 2 MiB pages (where the kernel
  * gives them on request) a random read costs a cache miss but rarely a TLB
@@ -110,7 +113,10 @@ static void *big_alloc(size_t n, size_t size)
 /* ---- random numbers ------------------------------------------------------- */
 
 /* xoshiro256**, inlined for the inner loops: the same stream as lt_rng_u64. */
-static inline uint64_t rng_next(lt_rng *r) { return lt_rng_u64_inline(r); }
+static inline uint64_t rng_next(lt_rng *r)
+{
+    return lt_rng_u64_inline(r);
+}
 
 static uint64_t mix64(uint64_t z)
 {
@@ -190,8 +196,7 @@ lt_status lda_check_corpus(const lt_corpus *c, size_t v, const char *what)
     if (c->n_docs > 0 && !c->doc_ptr)
         return lt_fail(LT_ERR_INVALID, "%s: %zu documents but no document offsets", what, c->n_docs);
     if (c->n_docs == 0) {
-        if (c->n_tokens != 0)
-            return lt_fail(LT_ERR_INVALID, "%s: %zu tokens but no documents", what, c->n_tokens);
+        if (c->n_tokens != 0) return lt_fail(LT_ERR_INVALID, "%s: %zu tokens but no documents", what, c->n_tokens);
         return LT_OK;
     }
     if (c->doc_ptr[0] != 0)
@@ -240,7 +245,8 @@ static double digamma_diff_sum(const uint64_t *h, size_t top, double a)
 
 static size_t hist_top(const uint64_t *h, size_t max)
 {
-    while (max > 0 && h[max] == 0) max--;
+    while (max > 0 && h[max] == 0)
+        max--;
     return max;
 }
 
@@ -251,7 +257,8 @@ static double digamma_diff_list(const uint64_t *c, size_t n, double a)
 {
     if (n == 0) return 0.0;
     double s = 0.0, pa = lda_digamma(a);
-    for (size_t i = 0; i < n; i++) s += lda_digamma(a + (double)c[i]) - pa;
+    for (size_t i = 0; i < n; i++)
+        s += lda_digamma(a + (double)c[i]) - pa;
     return s;
 }
 
@@ -284,9 +291,11 @@ lt_status lda_minka_alpha(size_t k, const uint64_t *hist, const size_t *offset, 
         h = lt_calloc(widest + 1, sizeof *h);
         if (!h) goto nomem;
         for (size_t j = 0; j < k; j++)
-            for (size_t c = 1; c <= tops[j]; c++) h[c] += hist[offset[j] + c];
+            for (size_t c = 1; c <= tops[j]; c++)
+                h[c] += hist[offset[j] + c];
         double a = 0.0;
-        for (size_t j = 0; j < k; j++) a += alpha[j];
+        for (size_t j = 0; j < k; j++)
+            a += alpha[j];
         a /= (double)k;
         for (size_t it = 0; it < max_iter; it++) {
             double num = digamma_diff_sum(h, widest, a);
@@ -297,11 +306,13 @@ lt_status lda_minka_alpha(size_t k, const uint64_t *hist, const size_t *offset, 
             a = na;
             if (done) break;
         }
-        for (size_t j = 0; j < k; j++) alpha[j] = a;
+        for (size_t j = 0; j < k; j++)
+            alpha[j] = a;
     } else {
         for (size_t it = 0; it < max_iter; it++) {
             double a0 = 0.0;
-            for (size_t j = 0; j < k; j++) a0 += alpha[j];
+            for (size_t j = 0; j < k; j++)
+                a0 += alpha[j];
             double den = digamma_diff_sum(len_hist, ltop, a0);
             if (!(den > 0)) break;
             double change = 0.0;
@@ -371,7 +382,8 @@ lt_status lda_dirichlet_mle(size_t k, const double *mean_log_p, int mode, size_t
     if (k == 1) return LT_OK; /* a one-dimensional Dirichlet has no likelihood to maximise */
     if (mode == 1) {
         double a = 0.0;
-        for (size_t j = 0; j < k; j++) a += alpha[j];
+        for (size_t j = 0; j < k; j++)
+            a += alpha[j];
         a /= (double)k;
         for (size_t it = 0; it < max_iter; it++) {
             double na = lda_digamma_inv(lda_digamma((double)k * a) + mean);
@@ -380,12 +392,14 @@ lt_status lda_dirichlet_mle(size_t k, const double *mean_log_p, int mode, size_t
             a = na;
             if (done) break;
         }
-        for (size_t j = 0; j < k; j++) alpha[j] = a;
+        for (size_t j = 0; j < k; j++)
+            alpha[j] = a;
         return LT_OK;
     }
     for (size_t it = 0; it < max_iter; it++) {
         double a0 = 0.0;
-        for (size_t j = 0; j < k; j++) a0 += alpha[j];
+        for (size_t j = 0; j < k; j++)
+            a0 += alpha[j];
         double p0 = lda_digamma(a0), change = 0.0;
         for (size_t j = 0; j < k; j++) {
             double na = lda_digamma_inv(p0 + mean_log_p[j]);
@@ -406,7 +420,8 @@ lt_status lda_dirichlet_mle(size_t k, const double *mean_log_p, int mode, size_t
 static void alias_build(const double *w, size_t n, double *prob, uint32_t *alias, uint32_t *work, double *scaled)
 {
     double total = 0.0;
-    for (size_t i = 0; i < n; i++) total += w[i];
+    for (size_t i = 0; i < n; i++)
+        total += w[i];
     uint32_t *small = work, *large = work + n;
     size_t ns = 0, nl = 0;
     for (size_t i = 0; i < n; i++) {
@@ -512,12 +527,12 @@ struct lda_gibbs {
     int mh;
     int threads;
     size_t nbw, nbd;
-    uint32_t *bw, *bd;   /* block bounds: word ids (nbw + 1), document ids (nbd + 1) */
-    uint32_t *ow, *od;   /* blocks by decreasing size: the order they are handed to threads */
-    lt_rng *rw, *rd;     /* one stream per block */
-    int32_t *scratch;    /* threads x k, zero between uses */
-    int32_t *local;      /* threads x k: a block's topic totals */
-    int32_t *delta;      /* threads x k: change of the totals in a phase */
+    uint32_t *bw, *bd; /* block bounds: word ids (nbw + 1), document ids (nbd + 1) */
+    uint32_t *ow, *od; /* blocks by decreasing size: the order they are handed to threads */
+    lt_rng *rw, *rd;   /* one stream per block */
+    int32_t *scratch;  /* threads x k, zero between uses */
+    int32_t *local;    /* threads x k: a block's topic totals */
+    int32_t *delta;    /* threads x k: change of the totals in a phase */
     size_t max_dlen, max_wlen;
     size_t sweeps;
 };
@@ -606,7 +621,8 @@ static lt_status make_blocks(const uint32_t *ptr, size_t n_items, size_t n_tok, 
     b[m] = (uint32_t)n_items;
     nb = m;
     /* hand out the largest blocks first (a schedule; results do not depend on it) */
-    for (size_t i = 0; i < nb; i++) ord[i] = (uint32_t)i;
+    for (size_t i = 0; i < nb; i++)
+        ord[i] = (uint32_t)i;
     for (size_t i = 1; i < nb; i++) { /* insertion sort, stable: nb <= max_blocks */
         uint32_t x = ord[i];
         size_t sx = ptr[b[x + 1]] - ptr[b[x]], j = i;
@@ -665,7 +681,8 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
         st = LT_ERR_NOMEM;
         goto fail;
     }
-    for (size_t i = 0; i < k; i++) g->alpha[i] = alpha;
+    for (size_t i = 0; i < k; i++)
+        g->alpha[i] = alpha;
     g->alpha_sum = alpha * (double)k;
     if ((st = alpha_table_build(&g->at, g->alpha, k)) != LT_OK) goto fail;
 
@@ -676,7 +693,8 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
         size_t len = c->doc_ptr[d + 1] - c->doc_ptr[d];
         if (len > g->max_dlen) g->max_dlen = len;
     }
-    for (size_t i = 0; i < n; i++) g->wptr[c->tokens[i] + 1]++;
+    for (size_t i = 0; i < n; i++)
+        g->wptr[c->tokens[i] + 1]++;
     for (size_t w = 0; w < v; w++) {
         if (g->wptr[w + 1] > g->max_wlen) g->max_wlen = g->wptr[w + 1];
         g->wptr[w + 1] += g->wptr[w];
@@ -699,8 +717,7 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
     }
 
     if ((st = make_blocks(g->wptr, v, n, p->block_tokens, p->max_blocks, &g->bw, &g->ow, &g->nbw)) != LT_OK) goto fail;
-    if ((st = make_blocks(g->dptr, nd, n, p->block_tokens, p->max_blocks, &g->bd, &g->od, &g->nbd)) != LT_OK)
-        goto fail;
+    if ((st = make_blocks(g->dptr, nd, n, p->block_tokens, p->max_blocks, &g->bd, &g->od, &g->nbd)) != LT_OK) goto fail;
     g->rw = lt_malloc(g->nbw, sizeof *g->rw);
     g->rd = lt_malloc(g->nbd, sizeof *g->rd);
     if (!g->rw || !g->rd) {
@@ -750,9 +767,11 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
         }
     }
     for (int th = 0; th < t; th++)
-        for (size_t i = 0; i < k; i++) g->ck[i] += g->delta[(size_t)th * k + i];
+        for (size_t i = 0; i < k; i++)
+            g->ck[i] += g->delta[(size_t)th * k + i];
     /* the word-major copy is gathered by the word phase; keep it defined */
-    for (size_t j = 0; j < n; j++) g->wtok[j].z = g->dtok[g->wtok[j].pos].z;
+    for (size_t j = 0; j < n; j++)
+        g->wtok[j].z = g->dtok[g->wtok[j].pos].z;
     *out = g;
     return LT_OK;
 fail:
@@ -780,18 +799,18 @@ static void word_block(lda_gibbs *g, uint32_t b, int32_t *restrict cw, int32_t *
     const int mh = g->mh;
     uint64_t ring[PF][MH_MAX];
     /* draws for token j are made when token j - PF is visited */
-#define WORD_DRAW(jj)                                                                                                 \
-    do {                                                                                                              \
-        const uint32_t d_ = wdoc[jj], db_ = dptr[d_];                                                                 \
-        const uint32_t n_ = dptr[d_ + 1] - db_;                                                                       \
-        const double m_ = (double)n_ + asum;                                                                          \
-        uint64_t *slot_ = ring[(jj) % PF];                                                                            \
-        for (int m = 0; m < mh; m++) {                                                                                \
-            uint64_t r_ = rng_next(&rng);                                                                             \
-            uint32_t y_ = (uint32_t)((double)(r_ >> 32) * 0x1p-32 * m_);                                              \
-            slot_[m] = r_;                                                                                            \
-            prefetch(dt + db_ + (y_ < n_ ? y_ : n_ - 1));                                                             \
-        }                                                                                                             \
+#define WORD_DRAW(jj)                                                                                                  \
+    do {                                                                                                               \
+        const uint32_t d_ = wdoc[jj], db_ = dptr[d_];                                                                  \
+        const uint32_t n_ = dptr[d_ + 1] - db_;                                                                        \
+        const double m_ = (double)n_ + asum;                                                                           \
+        uint64_t *slot_ = ring[(jj) % PF];                                                                             \
+        for (int m = 0; m < mh; m++) {                                                                                 \
+            uint64_t r_ = rng_next(&rng);                                                                              \
+            uint32_t y_ = (uint32_t)((double)(r_ >> 32) * 0x1p-32 * m_);                                               \
+            slot_[m] = r_;                                                                                             \
+            prefetch(dt + db_ + (y_ < n_ ? y_ : n_ - 1));                                                              \
+        }                                                                                                              \
     } while (0)
     /* the block's topics from the document phase's copy, all at once: a
      * streaming gather whose misses overlap */
@@ -799,10 +818,12 @@ static void word_block(lda_gibbs *g, uint32_t b, int32_t *restrict cw, int32_t *
         if (j + 2 * PF < qe) prefetch(dt + wt[j + 2 * PF].pos);
         wt[j].z = dt[wt[j].pos].z;
     }
-    for (uint32_t j = qb; j < qe && j < qb + PF; j++) WORD_DRAW(j);
+    for (uint32_t j = qb; j < qe && j < qb + PF; j++)
+        WORD_DRAW(j);
     for (uint32_t w = w0; w < w1; w++) {
         const uint32_t j0 = wptr[w], j1 = wptr[w + 1];
-        for (uint32_t j = j0; j < j1; j++) cw[wt[j].z]++;
+        for (uint32_t j = j0; j < j1; j++)
+            cw[wt[j].z]++;
         for (uint32_t j = j0; j < j1; j++) {
             uint64_t rs[MH_MAX];
             memcpy(rs, ring[j % PF], sizeof rs); /* before the slot is refilled for token j + PF */
@@ -833,7 +854,8 @@ static void word_block(lda_gibbs *g, uint32_t b, int32_t *restrict cw, int32_t *
                 wt[j].z = s;
             }
         }
-        for (uint32_t j = j0; j < j1; j++) cw[wt[j].z] = 0;
+        for (uint32_t j = j0; j < j1; j++)
+            cw[wt[j].z] = 0;
     }
 #undef WORD_DRAW
     g->rw[b] = rng;
@@ -855,27 +877,29 @@ static void doc_block(lda_gibbs *g, uint32_t b, int32_t *restrict cd, int32_t *r
     const uint32_t kmax = (uint32_t)g->k - 1;
     const int mh = g->mh;
     uint64_t ring[PF][MH_MAX];
-#define DOC_DRAW(ii)                                                                                                  \
-    do {                                                                                                              \
-        const uint32_t w_ = (uint32_t)words[ii], wb_ = wptr[w_];                                                      \
-        const uint32_t n_ = wptr[w_ + 1] - wb_;                                                                       \
-        const double m_ = (double)n_ + kbeta;                                                                         \
-        uint64_t *slot_ = ring[(ii) % PF];                                                                            \
-        for (int m = 0; m < mh; m++) {                                                                                \
-            uint64_t r_ = rng_next(&rng);                                                                             \
-            uint32_t y_ = (uint32_t)((double)(r_ >> 32) * 0x1p-32 * m_);                                              \
-            slot_[m] = r_;                                                                                            \
-            prefetch(wt + wb_ + (y_ < n_ ? y_ : n_ - 1));                                                             \
-        }                                                                                                             \
+#define DOC_DRAW(ii)                                                                                                   \
+    do {                                                                                                               \
+        const uint32_t w_ = (uint32_t)words[ii], wb_ = wptr[w_];                                                       \
+        const uint32_t n_ = wptr[w_ + 1] - wb_;                                                                        \
+        const double m_ = (double)n_ + kbeta;                                                                          \
+        uint64_t *slot_ = ring[(ii) % PF];                                                                             \
+        for (int m = 0; m < mh; m++) {                                                                                 \
+            uint64_t r_ = rng_next(&rng);                                                                              \
+            uint32_t y_ = (uint32_t)((double)(r_ >> 32) * 0x1p-32 * m_);                                               \
+            slot_[m] = r_;                                                                                             \
+            prefetch(wt + wb_ + (y_ < n_ ? y_ : n_ - 1));                                                              \
+        }                                                                                                              \
     } while (0)
     for (uint32_t i = pb; i < pe; i++) {
         if (i + 2 * PF < pe) prefetch(wt + dt[i + 2 * PF].pos);
         dt[i].z = wt[dt[i].pos].z;
     }
-    for (uint32_t i = pb; i < pe && i < pb + PF; i++) DOC_DRAW(i);
+    for (uint32_t i = pb; i < pe && i < pb + PF; i++)
+        DOC_DRAW(i);
     for (uint32_t d = d0; d < d1; d++) {
         const uint32_t i0 = dptr[d], i1 = dptr[d + 1];
-        for (uint32_t i = i0; i < i1; i++) cd[dt[i].z]++;
+        for (uint32_t i = i0; i < i1; i++)
+            cd[dt[i].z]++;
         for (uint32_t i = i0; i < i1; i++) {
             uint64_t rs[MH_MAX];
             memcpy(rs, ring[i % PF], sizeof rs);
@@ -906,7 +930,8 @@ static void doc_block(lda_gibbs *g, uint32_t b, int32_t *restrict cd, int32_t *r
                 dt[i].z = s;
             }
         }
-        for (uint32_t i = i0; i < i1; i++) cd[dt[i].z] = 0;
+        for (uint32_t i = i0; i < i1; i++)
+            cd[dt[i].z] = 0;
     }
 #undef DOC_DRAW
     g->rd[b] = rng;
@@ -940,11 +965,13 @@ static void run_phase(lda_gibbs *g, int words)
                 word_block(g, b, cnt, lk);
             else
                 doc_block(g, b, cnt, lk);
-            for (size_t i = 0; i < k; i++) dl[i] += lk[i] - g->ck[i];
+            for (size_t i = 0; i < k; i++)
+                dl[i] += lk[i] - g->ck[i];
         }
     }
     for (int th = 0; th < t; th++)
-        for (size_t i = 0; i < k; i++) g->ck[i] += g->delta[(size_t)th * k + i];
+        for (size_t i = 0; i < k; i++)
+            g->ck[i] += g->delta[(size_t)th * k + i];
 }
 
 void lda_gibbs_sweep(lda_gibbs *g)
@@ -961,7 +988,8 @@ void lda_gibbs_sweep(lda_gibbs *g)
 static void lgamma_table(double a, double *tab, size_t n)
 {
     tab[0] = 0.0;
-    for (size_t c = 1; c < n; c++) tab[c] = tab[c - 1] + log(a + (double)(c - 1));
+    for (size_t c = 1; c < n; c++)
+        tab[c] = tab[c - 1] + log(a + (double)(c - 1));
 }
 
 #define LG_TAB 256
@@ -1058,7 +1086,8 @@ static void doc_pass(lda_gibbs *g, double *part)
             for (uint32_t d = g->bd[b]; d < g->bd[b + 1]; d++) {
                 const uint32_t i0 = g->dptr[d], i1 = g->dptr[d + 1];
                 if (i0 == i1) continue;
-                for (uint32_t i = i0; i < i1; i++) cd[g->dtok[i].z]++;
+                for (uint32_t i = i0; i < i1; i++)
+                    cd[g->dtok[i].z]++;
                 for (uint32_t i = i0; i < i1; i++) {
                     uint32_t s = g->dtok[i].z;
                     int32_t c = cd[s];
@@ -1084,11 +1113,14 @@ double lda_gibbs_loglik(lda_gibbs *g)
     if (!part) return NAN;
     double ll = 0.0;
     word_pass(g, part, NULL, NULL, NULL);
-    for (size_t b = 0; b < g->nbw; b++) ll += part[b];
+    for (size_t b = 0; b < g->nbw; b++)
+        ll += part[b];
     doc_pass(g, part);
-    for (size_t b = 0; b < g->nbd; b++) ll += part[b];
+    for (size_t b = 0; b < g->nbd; b++)
+        ll += part[b];
     const double vb = (double)g->v * g->beta, lgvb = lda_lgamma(vb);
-    for (size_t i = 0; i < g->k; i++) ll += lgvb - lda_lgamma((double)g->ck[i] + vb);
+    for (size_t i = 0; i < g->k; i++)
+        ll += lgvb - lda_lgamma((double)g->ck[i] + vb);
     free(part);
     return ll;
 }
@@ -1117,7 +1149,8 @@ static lt_status optimize_alpha_step(lda_gibbs *g, int mode)
     for (int pass = 0; pass < 2; pass++) {
         for (size_t d = 0; d < g->d; d++) {
             const uint32_t i0 = g->dptr[d], i1 = g->dptr[d + 1];
-            for (uint32_t i = i0; i < i1; i++) cd[g->dtok[i].z]++;
+            for (uint32_t i = i0; i < i1; i++)
+                cd[g->dtok[i].z]++;
             for (uint32_t i = i0; i < i1; i++) {
                 uint32_t s = g->dtok[i].z;
                 size_t c = (size_t)cd[s];
@@ -1132,7 +1165,8 @@ static lt_status optimize_alpha_step(lda_gibbs *g, int mode)
             if (pass == 1) lens[i1 - i0]++;
         }
         if (pass == 0) {
-            for (size_t j = 0; j < k; j++) off[j + 1] += off[j] + 1;
+            for (size_t j = 0; j < k; j++)
+                off[j + 1] += off[j] + 1;
             if (!(hist = lt_calloc(off[k], sizeof *hist))) {
                 st = LT_ERR_NOMEM;
                 goto done;
@@ -1142,7 +1176,8 @@ static lt_status optimize_alpha_step(lda_gibbs *g, int mode)
     st = lda_minka_alpha(k, hist, off, lens, g->max_dlen, mode, 200, g->alpha);
     if (st == LT_OK) {
         g->alpha_sum = 0.0;
-        for (size_t i = 0; i < k; i++) g->alpha_sum += g->alpha[i];
+        for (size_t i = 0; i < k; i++)
+            g->alpha_sum += g->alpha[i];
         st = alpha_table_build(&g->at, g->alpha, k);
     }
 done:
@@ -1176,7 +1211,8 @@ static lt_status optimize_beta_step(lda_gibbs *g)
             goto done;
         }
         nbig += big[th].n;
-        for (size_t c = 0; c < hstride; c++) sum[c] += hist[th * hstride + c];
+        for (size_t c = 0; c < hstride; c++)
+            sum[c] += hist[th * hstride + c];
     }
     if (nbig) {
         if (!(all = lt_malloc(nbig, sizeof *all))) {
@@ -1190,11 +1226,13 @@ static lt_status optimize_beta_step(lda_gibbs *g)
         }
         qsort(all, nbig, sizeof *all, cmp_u64);
     }
-    for (size_t i = 0; i < k; i++) sizes[i] = (double)g->ck[i];
+    for (size_t i = 0; i < k; i++)
+        sizes[i] = (double)g->ck[i];
     st = lda_minka_beta(g->v, sum, BETA_HIST_CAP, all, nbig, sizes, k, 200, &g->beta);
 done:
     if (big)
-        for (size_t th = 0; th < t; th++) free(big[th].v);
+        for (size_t th = 0; th < t; th++)
+            free(big[th].v);
     free(big);
     free(all);
     free(hist);
@@ -1213,7 +1251,8 @@ lt_status lda_gibbs_optimize(lda_gibbs *g, int optimize_alpha, int optimize_beta
 
 void lda_gibbs_assignments(const lda_gibbs *g, int32_t *z)
 {
-    for (size_t i = 0; i < g->n; i++) z[i] = (int32_t)g->dtok[i].z;
+    for (size_t i = 0; i < g->n; i++)
+        z[i] = (int32_t)g->dtok[i].z;
 }
 
 lt_status lda_gibbs_set_hyper(lda_gibbs *g, const double *alpha, double beta)
@@ -1231,9 +1270,18 @@ lt_status lda_gibbs_set_hyper(lda_gibbs *g, const double *alpha, double beta)
     return alpha_table_build(&g->at, g->alpha, g->k);
 }
 
-const int32_t *lda_gibbs_topic_counts(const lda_gibbs *g) { return g->ck; }
-const double *lda_gibbs_alpha(const lda_gibbs *g) { return g->alpha; }
-double lda_gibbs_beta(const lda_gibbs *g) { return g->beta; }
+const int32_t *lda_gibbs_topic_counts(const lda_gibbs *g)
+{
+    return g->ck;
+}
+const double *lda_gibbs_alpha(const lda_gibbs *g)
+{
+    return g->alpha;
+}
+double lda_gibbs_beta(const lda_gibbs *g)
+{
+    return g->beta;
+}
 
 void lda_gibbs_blocks(const lda_gibbs *g, size_t *word_blocks, size_t *doc_blocks)
 {
@@ -1266,7 +1314,8 @@ lt_status lda_gibbs_check(const lda_gibbs *g)
                                w, (int)g->words[g->wtok[j].pos]);
     int64_t *cnt = lt_calloc(k, sizeof *cnt);
     if (!cnt) return LT_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) cnt[g->dtok[i].z]++;
+    for (size_t i = 0; i < n; i++)
+        cnt[g->dtok[i].z]++;
     lt_status st = LT_OK;
     for (size_t i = 0; i < k; i++)
         if (cnt[i] != g->ck[i]) {
@@ -1334,11 +1383,13 @@ lt_status lda_gibbs_fit(const lt_lda_options *o, const lt_corpus *c, const lda_g
     }
     if (kept > 1) {
         const double inv = 1.0 / (double)kept;
-        for (size_t i = 0; i < g->k * g->v; i++) m->nkw[i] *= inv;
+        for (size_t i = 0; i < g->k * g->v; i++)
+            m->nkw[i] *= inv;
     }
     lt_lda_update_totals(m);
     memcpy(m->alpha, g->alpha, g->k * sizeof *m->alpha);
-    for (size_t w = 0; w < g->v; w++) m->beta[w] = g->beta;
+    for (size_t w = 0; w < g->v; w++)
+        m->beta[w] = g->beta;
     if (isnan(ll)) ll = lda_gibbs_loglik(g);
     if (!isfinite(ll)) {
         st = lt_fail(LT_ERR_NUMERIC, "LDA Gibbs: the log-likelihood of the final state is %g", ll);
@@ -1402,7 +1453,8 @@ lt_status lda_gibbs_infer(const lt_lda *m, const lt_corpus *c, size_t iters, uin
     /* empty documents first: they need nothing else */
     for (size_t d = 0; d < nd; d++)
         if (c->doc_ptr[d] == c->doc_ptr[d + 1])
-            for (size_t i = 0; i < k; i++) theta[d * k + i] = m->alpha[i] / a0;
+            for (size_t i = 0; i < k; i++)
+                theta[d * k + i] = m->alpha[i] / a0;
     if (c->n_tokens == 0) return LT_OK;
 
     /* phi's columns for the words the corpus uses, as rows (float) */
@@ -1418,12 +1470,14 @@ lt_status lda_gibbs_infer(const lt_lda *m, const lt_corpus *c, size_t iters, uin
         st = LT_ERR_NOMEM;
         goto done;
     }
-    for (size_t w = 0; w < v; w++) row[w] = UINT32_MAX;
+    for (size_t w = 0; w < v; w++)
+        row[w] = UINT32_MAX;
     size_t nr = 0, max_dlen = 0;
     for (size_t d = 0; d < nd; d++) {
         size_t len = c->doc_ptr[d + 1] - c->doc_ptr[d];
         if (len > max_dlen) max_dlen = len;
-        for (size_t i = c->doc_ptr[d]; i < c->doc_ptr[d + 1]; i++) row[c->tokens[i]] = 0;
+        for (size_t i = c->doc_ptr[d]; i < c->doc_ptr[d + 1]; i++)
+            row[c->tokens[i]] = 0;
     }
     for (size_t w = 0; w < v; w++)
         if (row[w] == 0) {
@@ -1449,7 +1503,8 @@ lt_status lda_gibbs_infer(const lt_lda *m, const lt_corpus *c, size_t iters, uin
         st = LT_ERR_NOMEM;
         goto done;
     }
-    for (size_t i = 0; i < k; i++) inv[i] = 1.0 / (m->nk[i] + bsum);
+    for (size_t i = 0; i < k; i++)
+        inv[i] = 1.0 / (m->nk[i] + bsum);
     if ((st = alpha_table_build(&at, m->alpha, k)) != LT_OK) goto done;
     const int nt = lt_threads(threads);
     scr = lt_calloc((size_t)nt, sizeof *scr);
@@ -1495,7 +1550,8 @@ lt_status lda_gibbs_infer(const lt_lda *m, const lt_corpus *c, size_t iters, uin
                 }
                 if (!exact)
                     for (size_t r = r0; r < r1; r++) {
-                        for (size_t i = 0; i < k; i++) col[i] = phit[r * k + i];
+                        for (size_t i = 0; i < k; i++)
+                            col[i] = phit[r * k + i];
                         alias_build(col, k, prob, al, work, scaled);
                         for (size_t i = 0; i < k; i++) {
                             aprob[r * k + i] = (float)prob[i];
@@ -1527,10 +1583,12 @@ lt_status lda_gibbs_infer(const lt_lda *m, const lt_corpus *c, size_t iters, uin
                 uint32_t t;
                 if (exact) {
                     double tot = 0.0;
-                    for (size_t q = 0; q < k; q++) s->cum[q] = (tot += phit[rw + q]);
+                    for (size_t q = 0; q < k; q++)
+                        s->cum[q] = (tot += phit[rw + q]);
                     double u = lt_rng_uniform(&rng) * tot;
                     t = 0;
-                    while (t < kmax && s->cum[t] <= u) t++;
+                    while (t < kmax && s->cum[t] <= u)
+                        t++;
                 } else {
                     double x = (double)(rng_next(&rng) >> 11) * 0x1p-53 * (double)k;
                     t = (uint32_t)x;
@@ -1549,7 +1607,8 @@ lt_status lda_gibbs_infer(const lt_lda *m, const lt_corpus *c, size_t iters, uin
                     if (exact) {
                         cd[s0]--;
                         double tot = 0.0;
-                        for (size_t q = 0; q < k; q++) s->cum[q] = (tot += ((double)cd[q] + m->alpha[q]) * ph[q]);
+                        for (size_t q = 0; q < k; q++)
+                            s->cum[q] = (tot += ((double)cd[q] + m->alpha[q]) * ph[q]);
                         double u = lt_rng_uniform(&rng) * tot;
                         uint32_t lo = 0, hi = kmax; /* first q with cum[q] > u */
                         while (lo < hi) {
@@ -1592,14 +1651,16 @@ lt_status lda_gibbs_infer(const lt_lda *m, const lt_corpus *c, size_t iters, uin
                     z[i] = s0;
                 }
                 if (it >= burn)
-                    for (size_t i = 0; i < n; i++) s->acc[z[i]]++;
+                    for (size_t i = 0; i < n; i++)
+                        s->acc[z[i]]++;
             }
             double *out = theta + d * k, norm = 1.0 / (mass);
             for (size_t q = 0; q < k; q++) {
                 out[q] = ((double)s->acc[q] / (double)keep + m->alpha[q]) * norm;
                 s->acc[q] = 0;
             }
-            for (size_t i = 0; i < n; i++) cd[z[i]] = 0;
+            for (size_t i = 0; i < n; i++)
+                cd[z[i]] = 0;
         }
     }
     if (failed) st = lt_fail(LT_ERR_NOMEM, "LDA fold-in: out of memory for the per-thread tables");
