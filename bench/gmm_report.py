@@ -16,37 +16,20 @@ flops / dgemm rate and bytes / memory bandwidth.
 import argparse
 import datetime
 import os
-import platform
 import re
 import statistics
 import sys
+
+import bench_report
 
 ORDER = {"latent": 0, "sklearn": 1, "vlfeat": 2}
 NAMES = {"latent": "latent", "sklearn": "scikit-learn GaussianMixture", "vlfeat": "VLFeat vl_gmm"}
 
 
 def parse_log(path):
-    runs, blas, failures = [], [], []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("FAILED "):
-                failures.append(line[7:].strip())
-            if not line.startswith("RESULT "):
-                continue
-            kv = dict(tok.split("=", 1) for tok in line.split()[1:] if "=" in tok)
-            (blas if kv.get("impl") == "blas" else runs).append(kv)
-    return runs, blas, failures
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    results, failed, _ = bench_report.read_log(path)
+    blas = [r for r in results if r.get("impl") == "blas"]
+    return [r for r in results if r.get("impl") != "blas"], blas, failed
 
 
 def fmt_time(s):
@@ -82,7 +65,7 @@ def section(runs, blas, failures, a):
     out.append("- Date: %s" % datetime.date.today().isoformat())
     out.append("- Commit: `%s`" % a.commit)
     out.append("- Command: `%s`" % a.command)
-    out.append("- Machine: %s, %d CPUs; %s" % (cpu_model(), os.cpu_count() or 0,
+    out.append("- Machine: %s, %d CPUs; %s" % (bench_report.cpu_model(), os.cpu_count() or 0,
                                                "threads: %s" % ", ".join(map(str, threads))))
     out.append("- Raw log: `%s`" % os.path.relpath(a.log, os.path.dirname(os.path.abspath(a.results))))
     if dgemm:
@@ -160,18 +143,6 @@ def section(runs, blas, failures, a):
     return "\n".join(out) + "\n"
 
 
-def replace_section(text, new):
-    """Replace the "## GMM" section (up to the next "## " heading) or append it."""
-    m = re.search(r"^## GMM[^\n]*\n", text, flags=re.M)
-    if not m:
-        if not text.strip():
-            text = "# Benchmark results\n\n"
-        return text.rstrip("\n") + "\n\n" + new.rstrip("\n") + "\n"
-    nxt = re.search(r"^## ", text[m.end():], flags=re.M)
-    end = m.end() + nxt.start() if nxt else len(text)
-    return text[: m.start()] + new.rstrip("\n") + ("\n\n" if nxt else "\n") + text[end:]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log")
@@ -192,7 +163,7 @@ def main():
     old = open(a.results).read() if os.path.exists(a.results) else ""
     tmp = a.results + ".tmp"
     with open(tmp, "w") as f:
-        f.write(replace_section(old, new))
+        f.write(bench_report.replace_section(old, "GMM", new))
     os.replace(tmp, a.results)
     sys.stdout.write(new)
 

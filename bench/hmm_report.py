@@ -17,10 +17,11 @@ per step of the final model.
 import argparse
 import datetime
 import os
-import platform
 import re
 import statistics
 import sys
+
+import bench_report
 
 ORDER = {"latent": 0, "pomegranate": 1, "ghmm": 2}
 NAMES = {"latent": "latent", "pomegranate": "pomegranate HiddenMarkovModel", "ghmm": "GHMM"}
@@ -28,29 +29,10 @@ CASE_ORDER = {"english-k2": 0, "english-k16": 1, "english-k64": 2, "gauss-k16": 
 
 
 def parse_log(path):
-    runs, blas, notes = [], [], []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("FAILED "):
-                notes.append("Failed run: `%s`" % line[7:].strip())
-            elif line.startswith("SKIPPED "):
-                notes.append("Not run: %s" % line[8:].strip())
-            if not line.startswith("RESULT "):
-                continue
-            kv = dict(tok.split("=", 1) for tok in line.split()[1:] if "=" in tok)
-            (blas if kv.get("impl") == "blas" else runs).append(kv)
-    return runs, blas, notes
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    results, failed, skipped = bench_report.read_log(path)
+    notes = ["Failed run: `%s`" % f for f in failed] + ["Not run: %s" % s for s in skipped]
+    blas = [r for r in results if r.get("impl") == "blas"]
+    return [r for r in results if r.get("impl") != "blas"], blas, notes
 
 
 def fmt_time(s):
@@ -88,7 +70,7 @@ def section(runs, blas, notes, a):
     out.append("- Date: %s" % datetime.date.today().isoformat())
     out.append("- Commit: `%s`" % a.commit)
     out.append("- Command: `%s`" % a.command)
-    out.append("- Machine: %s, %d CPUs; threads: %s" % (cpu_model(), os.cpu_count() or 0,
+    out.append("- Machine: %s, %d CPUs; threads: %s" % (bench_report.cpu_model(), os.cpu_count() or 0,
                                                          ", ".join(map(str, threads))))
     out.append("- Raw log: `%s`" % os.path.relpath(a.log, os.path.dirname(os.path.abspath(a.results))))
     if dgemm:
@@ -186,18 +168,6 @@ def section(runs, blas, notes, a):
     return "\n".join(out) + "\n"
 
 
-def replace_section(text, new):
-    """Replace the "## HMM" section (up to the next "## " heading) or append it."""
-    m = re.search(r"^## HMM[^\n]*\n", text, flags=re.M)
-    if not m:
-        if not text.strip():
-            text = "# Benchmark results\n\n"
-        return text.rstrip("\n") + "\n\n" + new.rstrip("\n") + "\n"
-    nxt = re.search(r"^## ", text[m.end():], flags=re.M)
-    end = m.end() + nxt.start() if nxt else len(text)
-    return text[: m.start()] + new.rstrip("\n") + ("\n\n" if nxt else "\n") + text[end:]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log")
@@ -218,7 +188,7 @@ def main():
     old = open(a.results).read() if os.path.exists(a.results) else ""
     tmp = a.results + ".tmp"
     with open(tmp, "w") as f:
-        f.write(replace_section(old, new))
+        f.write(bench_report.replace_section(old, "HMM", new))
     os.replace(tmp, a.results)
     sys.stdout.write(new)
 

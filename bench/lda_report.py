@@ -30,10 +30,11 @@ import datetime
 import glob
 import json
 import os
-import platform
 import re
 import statistics
 import sys
+
+import bench_report
 
 ORDER = ["latent-gibbs", "latent-online-vb", "latent-vb", "gensim-multicore", "gensim-ldamodel", "sklearn-online",
          "sklearn-batch"]
@@ -73,18 +74,10 @@ PUBLISHED = [
 
 
 def parse_log(path):
-    runs, checks, notes = [], [], []
-    with open(path) as f:
-        for line in f:
-            if line.startswith("FAILED "):
-                notes.append("Failed run: `%s`" % line[7:].strip())
-            elif line.startswith("SKIPPED "):
-                notes.append("Not run: %s" % line[8:].strip())
-            if not line.startswith("RESULT "):
-                continue
-            kv = dict(tok.split("=", 1) for tok in line.split()[1:] if "=" in tok)
-            (checks if kv.get("impl", "").startswith("check-") else runs).append(kv)
-    return runs, checks, notes
+    results, failed, skipped = bench_report.read_log(path)
+    notes = ["Failed run: `%s`" % f for f in failed] + ["Not run: %s" % s for s in skipped]
+    checks = [r for r in results if r.get("impl", "").startswith("check-")]
+    return [r for r in results if not r.get("impl", "").startswith("check-")], checks, notes
 
 
 def infos(log):
@@ -95,17 +88,6 @@ def infos(log):
             d = json.load(f)
         out[d.get("name", os.path.basename(p))] = d
     return out
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def fmt_time(s):
@@ -314,7 +296,7 @@ def section(runs, checks, notes, a):
     out.append("- Commit: `%s`" % a.commit)
     out.append("- Command: `%s`" % a.command)
     out.append("- Machine: %s, %d CPUs; threads: %s; %d round%s, the programs alternating" % (
-        cpu_model(), os.cpu_count() or 0, ", ".join(map(str, threads)), len(rounds), "" if len(rounds) == 1 else "s"))
+        bench_report.cpu_model(), os.cpu_count() or 0, ", ".join(map(str, threads)), len(rounds), "" if len(rounds) == 1 else "s"))
     out.append("- Raw log: `%s`" % os.path.relpath(a.log, os.path.dirname(os.path.abspath(a.results))))
     tok = [c for c in checks if c["impl"] == "check-tokens"]
     pre = [c for c in checks if c["impl"] == "check-prefix"]
@@ -388,18 +370,6 @@ def section(runs, checks, notes, a):
     return "\n".join(out) + "\n"
 
 
-def replace_section(text, new):
-    """Replace the "## LDA" section (up to the next "## " heading) or append it."""
-    m = re.search(r"^## LDA[^\n]*\n", text, flags=re.M)
-    if not m:
-        if not text.strip():
-            text = "# Benchmark results\n\n"
-        return text.rstrip("\n") + "\n\n" + new.rstrip("\n") + "\n"
-    nxt = re.search(r"^## ", text[m.end():], flags=re.M)
-    end = m.end() + nxt.start() if nxt else len(text)
-    return text[: m.start()] + new.rstrip("\n") + ("\n\n" if nxt else "\n") + text[end:]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("log")
@@ -420,7 +390,7 @@ def main():
     old = open(a.results).read() if os.path.exists(a.results) else ""
     tmp = a.results + ".tmp"
     with open(tmp, "w") as f:
-        f.write(replace_section(old, new))
+        f.write(bench_report.replace_section(old, "LDA", new))
     os.replace(tmp, a.results)
     sys.stdout.write(new)
 
