@@ -1,8 +1,8 @@
 /* Time latent's Baum-Welch: seconds per iteration, excluding fixed costs.
  *
  *   hmm_latent english DATA.txt --k K --init PREFIX [--n 200000 (symbols; gauss: rows, 0 = all)]
- *   hmm_latent gauss DATA.npy --k K --init PREFIX [--seq-len 10000]
- *              [--m1 1 --m2 3 --threads 2 --tag NAME]
+ *   hmm_latent gauss DATA.npy --k K --init PREFIX [--seq-len 10000 (0: one sequence)]
+ *              [--m1 1 --m2 3 --threads 2 --tag NAME] [--one-seq 1] [--per-iter 1]
  *
  * english: data/english.txt as 27 symbols (bench/hmm_util.h), one sequence
  * per address, the first --n symbols. gauss: the rows of DATA.npy cut into
@@ -10,7 +10,12 @@
  * model is read from PREFIX_{start,trans,emit}.npy (english) or
  * PREFIX_{start,trans,means,vars}.npy (gauss), written by
  * bench/hmm_data.py, so every implementation starts from the same
- * parameters and does the same arithmetic.
+ * parameters and does the same arithmetic. --one-seq 1 joins the data into
+ * one sequence (english: the addresses end to end; gauss: as --seq-len 0),
+ * to time the split of one long sequence across threads. --per-iter 1 also
+ * times each iteration of the m2 fits from one progress report to the next
+ * (so the first iteration and the fixed costs are left out) and prints the
+ * fastest, which a busy machine disturbs less than a difference of fits.
  *
  * After an untimed warm-up (full-size fits for at least 0.3 s), two fits with
  * init_params = 0 (everything from the initial model), tol = 0, no priors
@@ -31,6 +36,24 @@
 
 static const char *prog = "hmm_latent";
 
+/* --per-iter: when each Baum-Welch iteration ended, and the fastest one
+ * (from one end to the next) seen so far. */
+typedef struct iter_clock {
+    double last, best;
+    size_t n;
+} iter_clock;
+
+static void on_iter(void *ud, const char *stage, size_t iter, size_t max_iter, double loglik)
+{
+    (void)max_iter, (void)loglik;
+    iter_clock *c = ud;
+    if (strncmp(stage, "Baum-Welch run", 14) != 0) return; /* the end-of-run report */
+    double now = bench_now();
+    if (iter > 1 && c->n > 0 && now - c->last < c->best) c->best = now - c->last;
+    c->last = now;
+    c->n++;
+}
+
 static lt_hmm *fit(const lt_hmm_options *o, const lt_seqs *data, double *seconds)
 {
     lt_hmm *m = NULL;
@@ -48,7 +71,7 @@ int main(int argc, char **argv)
     if (argc < 3 || argv[1][0] == '-') {
         fprintf(stderr,
                 "usage: %s english|gauss DATA --k K --init PREFIX [--n SYMBOLS --seq-len L --m1 M1 --m2 M2\n"
-                "       --threads T --repeat R --tag NAME]\n",
+                "       --threads T --repeat R --tag NAME --one-seq 1 --per-iter 1]\n",
                 prog);
         return 2;
     }
@@ -61,6 +84,10 @@ int main(int argc, char **argv)
     size_t seq_len = bench_arg_size(argc, argv, "--seq-len", 10000);
     size_t m1 = bench_arg_size(argc, argv, "--m1", 1), m2 = bench_arg_size(argc, argv, "--m2", 3);
     size_t repeat = bench_arg_size(argc, argv, "--repeat", 1);
+    int one_seq = bench_arg_size(argc, argv, "--one-seq", 0) != 0;
+    int each_iter = bench_arg_size(argc, argv, "--per-iter", 0) != 0;
+    iter_clock ticks = {.best = INFINITY};
+    if (one_seq) seq_len = 0;
     if (repeat < 1) repeat = 1;
     int threads = (int)bench_arg_size(argc, argv, "--threads", 2);
     const char *tag = bench_arg(argc, argv, "--tag", "-");
@@ -76,6 +103,10 @@ int main(int argc, char **argv)
         symbols = hmm_english_read(prog, path, limit, &lengths, &data.n_seqs, &data.total);
         data.symbols = symbols;
         data.dim = 1;
+        if (one_seq) {
+            lengths[0] = data.total;
+            data.n_seqs = 1;
+        }
     } else {
         size_t rows;
         X = bench_npy_read(prog, path, limit, &rows, &d);
@@ -157,7 +188,13 @@ int main(int argc, char **argv)
         lt_hmm_free(h1);
         o.max_iter = m2;
         lt_hmm_free(h2);
+        if (each_iter) {
+            o.progress = on_iter;
+            o.progress_ud = &ticks;
+            ticks.n = 0;
+        }
         h2 = fit(&o, &data, &t);
+        o.progress = NULL;
         if (t < t2) t2 = t;
         iters2 = h2->n_iter;
     }
@@ -178,6 +215,9 @@ int main(int argc, char **argv)
             "%.2f GFLOP/s), log-likelihood per step %.6f\n",
             prog, tag, kind, data.total, data.n_seqs, k, d, threads, per_iter, per_iter / (double)data.total * 1e9,
             flops / per_iter * 1e-9, ll);
+    if (each_iter)
+        fprintf(stderr, "%s: %s fastest single iteration (of %zu fits x %zu): %.6f s\n", prog, tag, repeat, m2 - 1,
+                ticks.best);
     printf("RESULT impl=latent tag=%s case=%s t=%zu n_seqs=%zu k=%zu d=%zu threads=%d m1=%zu m2=%zu iters1=%zu "
            "iters2=%zu t1=%.6f t2=%.6f sec_per_iter=%.6f fb_flops=%.6e loglik=%.10f\n",
            tag, kind, data.total, data.n_seqs, k, d, threads, m1, m2, iters1, iters2, t1, t2, per_iter, flops, ll);

@@ -65,11 +65,35 @@
  * emissions are re-estimated, and repaired, by hmm_emit_mstep (categorical:
  * hmm_emit_cat_mstep, from the counts the E-step summed).
  *
- * Determinism: the sequences are grouped into a fixed number of blocks of
- * about equal steps, a function of the lengths and K only; each block sums
- * its counts in sequence and step order and the blocks are reduced in block
- * order, so results do not depend on the thread count. The recursions are
- * sequential in t, so one long sequence is one block and runs on one thread.
+ * Threads and determinism: the sequences are grouped into a fixed number
+ * of blocks of about equal steps, a function of the lengths and K only;
+ * each block sums its counts in sequence and step order and the blocks are
+ * reduced in block order, so results do not depend on the thread count.
+ * The blocks run in parallel, one thread each.
+ *
+ * One long sequence (LONG_T steps or more) is cut into fixed blocks of
+ * steps, a function of its length only, and each block sums its transition
+ * (and categorical emission) counts in decreasing t into its own slot; the
+ * slots are added in block order. When the sequence holds more than a
+ * thread's share of the work it gets all the threads after the other
+ * blocks are done (run_pass; no nested parallel regions): its emission
+ * rows are computed per block in parallel, and the forward runs up the
+ * blocks on one thread while the backward runs down them on another. The
+ * backward needs only the emissions, beta_t = A (b'_t+1 .* beta_t+1), so
+ * it runs alone (bwdu_*), keeping its rows u_t and their power-of-two
+ * scales; a block's posteriors and counts are formed (comb_*) by whichever
+ * thread is through it second, and once the backward reaches blocks the
+ * forward is through, it reads the forward rows as for a short sequence
+ * (bwd_*, resumed). The per-step scales cancel, gamma and xi being
+ * normalised per step, and every number is computed by the same operations
+ * in the same order whichever way a block is done; on one thread the
+ * backward reads the forward rows throughout. So the model is the same
+ * bytes at any thread count, and (given the emission rows) the posteriors
+ * are those of the serial recursions bit for bit. Scoring is a forward
+ * only, which cannot be split: one thread makes the next chunk of emission
+ * rows while the other runs the forward over this one, then helps. Viterbi's
+ * rows are made in parallel; its max-product recursion and backtrace stay
+ * on one thread.
  *
  * References: L. R. Rabiner, "A tutorial on hidden Markov models and
  * selected applications in speech recognition" (1989); Bishop, PRML ch. 13;
@@ -100,6 +124,18 @@
 #define STATS_BYTES ((size_t)64 << 20) /* per-block expected counts, at most */
 #define EMPTY_ROW 1e-10                /* expected transitions out of a state below which its row is reset */
 #define SUM_TOL 1e-6                   /* probabilities must sum to 1 within this */
+
+/* One sequence of at least LONG_T steps is shared by threads (see the top
+ * of the file), its steps in lt_block_count(T, LONG_BLOCK, LONG_MAX_BLOCKS)
+ * blocks; scored, in chunks of LONG_CHUNK made LONG_PIECE at a time. */
+#define LONG_T 8192
+#define LONG_BLOCK 4096
+#define LONG_MAX_BLOCKS 64
+#define LONG_CHUNK 8192
+#define LONG_PIECE 1024                 /* rows made at a time when scoring one long sequence */
+#define LONG_ECNT_MAX ((size_t)1 << 21) /* per-block emission counts of a long sequence, at most (numbers) */
+_Static_assert(LONG_T > BATCH_STEPS, "a long sequence is a batch of its own (run_block)");
+
 /* Scaled recursions: a row whose sum (forward) or largest entry (backward)
  * falls below this is multiplied by a power of two. */
 #define RESCALE_BELOW 0x1p-32
@@ -639,29 +675,53 @@ LT_INLINE int fwd_small(size_t k, const double *restrict pi, const double *restr
 }
 
 /* Backward over the forward rows in G (T x k), turning them into
- * posteriors; xs (k x k, may be NULL) is set to this sequence's
+ * posteriors; xs (may be NULL) is set to this sequence's
  * sum_t a_t(i) b'_t+1(j) beta_t+1(j) / Z_t, the expected transition
- * counts before the product with A_ij. Returns 1 when a normaliser fell
- * below SCALE_MIN. */
-LT_INLINE int bwd_small(size_t k, const double *restrict A, erows e, size_t T, double *restrict G, double *restrict xs)
+ * counts before the product with A_ij: summed apart over the steps of each
+ * of nb blocks (lt_block_begin(T, nb, b), the last step in the last one),
+ * each in decreasing t, block b's k x k sum at xs + b xw. From the end
+ * (top == T), or resumed below step `top` (a block's first step) from
+ * beta_top and its largest entry in bst (k + 1, from bwdu_*); the steps
+ * below top only. Returns 1 when a normaliser fell below SCALE_MIN. */
+LT_INLINE int bwd_small(size_t k, const double *restrict A, erows e, size_t T, size_t top, double *restrict G,
+                        double *restrict xs, size_t nb, size_t xw, const double *restrict bst)
 {
     double As[SMALL_K * SMALL_K], X[SMALL_K * SMALL_K], beta[SMALL_K], w[SMALL_K], u[SMALL_K];
+    size_t xb = nb - 1, cb = lt_block_begin(T, nb, xb); /* the block being summed, its first step */
+    while (cb >= top && xb > 0)
+        cb = lt_block_begin(T, nb, --xb);
     for (size_t q = 0; q < k * k; q++) {
         As[q] = A[q];
         X[q] = 0.0;
     }
-    double *last = G + (T - 1) * k, sa = 0.0;
-    for (size_t j = 0; j < k; j++)
-        sa += last[j];
-    double isa = 1.0 / sa;
-    for (size_t j = 0; j < k; j++) {
-        last[j] *= isa;
-        beta[j] = 1.0;
+    double bmax = 1.0, sa = 0.0;
+    size_t t = top;
+    if (top == T) {
+        double *last = G + (T - 1) * k;
+        for (size_t j = 0; j < k; j++)
+            sa += last[j];
+        double isa = 1.0 / sa;
+        for (size_t j = 0; j < k; j++) {
+            last[j] *= isa;
+            beta[j] = 1.0;
+        }
+        t = T - 1;
+    } else {
+        for (size_t j = 0; j < k; j++)
+            beta[j] = bst[j];
+        bmax = bst[k];
     }
-    double bmax = 1.0;
-    for (size_t t = T - 1; t-- > 0;) {
+    while (t-- > 0) {
         const double *b = EROW(e, k, t + 1);
         double *a = G + t * k;
+        if (xs)
+            while (t < cb) { /* block xb is done */
+                for (size_t q = 0; q < k * k; q++) {
+                    xs[xb * xw + q] = X[q];
+                    X[q] = 0.0;
+                }
+                cb = lt_block_begin(T, nb, --xb);
+            }
         for (size_t j = 0; j < k; j++)
             w[j] = b[j] * beta[j];
         const double *P = e.pm ? e.pm + (size_t)e.sym[t + 1] * k * k : NULL;
@@ -707,8 +767,13 @@ LT_INLINE int bwd_small(size_t k, const double *restrict A, erows e, size_t T, d
         }
     }
     if (xs)
-        for (size_t q = 0; q < k * k; q++)
-            xs[q] = X[q];
+        for (;;) {
+            for (size_t q = 0; q < k * k; q++) {
+                xs[xb * xw + q] = X[q];
+                X[q] = 0.0;
+            }
+            if (xb-- == 0) break;
+        }
     return 0;
 }
 
@@ -813,24 +878,48 @@ LT_INLINE void rank2_add(size_t k, const double *restrict f1, const double *rest
 }
 
 /* As bwd_small. At: A transposed; v: 6k scratch. */
-LT_INLINE int bwd_any(size_t k, const double *restrict At, erows e, size_t T, double *restrict G, double *restrict xs,
-                      double *restrict v)
+LT_INLINE int bwd_any(size_t k, const double *restrict At, erows e, size_t T, size_t top, double *restrict G,
+                      double *restrict xs, size_t nb, size_t xw, const double *restrict bst, double *restrict v)
 {
     double *beta = v, *w = v + k, *u = v + 2 * k, *fa = v + 3 * k, *w1 = v + 4 * k, *f1 = v + 5 * k;
     int pending = 0; /* f1, w1 hold the last step's rank-1 term, not yet in xs */
-    if (xs) memset(xs, 0, k * k * sizeof(double));
-    double *last = G + (T - 1) * k, sa = 0.0;
-    for (size_t j = 0; j < k; j++)
-        sa += last[j];
-    double isa = 1.0 / sa;
-    for (size_t j = 0; j < k; j++) {
-        last[j] *= isa;
-        beta[j] = 1.0;
+    size_t xb = nb - 1, cb = lt_block_begin(T, nb, xb);
+    while (cb >= top && xb > 0)
+        cb = lt_block_begin(T, nb, --xb);
+    double *restrict X = xs ? xs + xb * xw : NULL; /* block xb's sum */
+    if (X) memset(X, 0, k * k * sizeof(double));
+    double bmax = 1.0, sa = 0.0;
+    size_t t = top;
+    if (top == T) {
+        double *last = G + (T - 1) * k;
+        for (size_t j = 0; j < k; j++)
+            sa += last[j];
+        double isa = 1.0 / sa;
+        for (size_t j = 0; j < k; j++) {
+            last[j] *= isa;
+            beta[j] = 1.0;
+        }
+        t = T - 1;
+    } else {
+        for (size_t j = 0; j < k; j++)
+            beta[j] = bst[j];
+        bmax = bst[k];
     }
-    double bmax = 1.0;
-    for (size_t t = T - 1; t-- > 0;) {
+    while (t-- > 0) {
         const double *b = EROW(e, k, t + 1);
         double *a = G + t * k;
+        if (X && t < cb) { /* block xb is done */
+            if (pending)
+                for (size_t i = 0; i < k; i++)
+                    for (size_t j = 0; j < k; j++)
+                        X[i * k + j] += f1[i] * w1[j];
+            pending = 0;
+            while (t < cb) {
+                cb = lt_block_begin(T, nb, --xb);
+                X = xs + xb * xw;
+                memset(X, 0, k * k * sizeof(double));
+            }
+        }
         for (size_t j = 0; j < k; j++)
             w[j] = b[j] * beta[j];
         vec_mat(k, w, At, u); /* u = A w */
@@ -843,11 +932,11 @@ LT_INLINE int bwd_any(size_t k, const double *restrict At, erows e, size_t T, do
         }
         if (!(Z >= SCALE_MIN * sa * bmax && Z < INFINITY)) return 1;
         double iz = 1.0 / Z;
-        if (xs) {
+        if (X) {
             for (size_t i = 0; i < k; i++)
                 fa[i] = a[i] * iz;
             if (pending) {
-                rank2_add(k, f1, w1, fa, w, xs);
+                rank2_add(k, f1, w1, fa, w, X);
                 pending = 0;
             } else {
                 double *sw = f1;
@@ -872,7 +961,9 @@ LT_INLINE int bwd_any(size_t k, const double *restrict At, erows e, size_t T, do
     if (pending)
         for (size_t i = 0; i < k; i++)
             for (size_t j = 0; j < k; j++)
-                xs[i * k + j] += f1[i] * w1[j];
+                X[i * k + j] += f1[i] * w1[j];
+    while (X && xb-- > 0) /* blocks without a step (none when blocks have two or more) */
+        memset(xs + xb * xw, 0, k * k * sizeof(double));
     return 0;
 }
 
@@ -892,15 +983,17 @@ LT_HOT static int fwd_any_rows(size_t k, const double *pi, const double *A, erow
     return fwd_any(k, pi, A, e, n, G, f, tmp);
 }
 
-LT_HOT static int bwd_any_tab(size_t k, const double *At, erows e, size_t T, double *G, double *xs, double *v)
+LT_HOT static int bwd_any_tab(size_t k, const double *At, erows e, size_t T, size_t top, double *G, double *xs,
+                              size_t nb, size_t xw, const double *bst, double *v)
 {
-    return bwd_any(k, At, e, T, G, xs, v);
+    return bwd_any(k, At, e, T, top, G, xs, nb, xw, bst, v);
 }
 
-LT_HOT static int bwd_any_rows(size_t k, const double *At, erows e, size_t T, double *G, double *xs, double *v)
+LT_HOT static int bwd_any_rows(size_t k, const double *At, erows e, size_t T, size_t top, double *G, double *xs,
+                               size_t nb, size_t xw, const double *bst, double *v)
 {
     e.sym = NULL;
-    return bwd_any(k, At, e, T, G, xs, v);
+    return bwd_any(k, At, e, T, top, G, xs, nb, xw, bst, v);
 }
 
 /* Dispatch on k (2 to SMALL_K unrolled) and on the kind of rows. */
@@ -923,15 +1016,16 @@ static int fwd_run(size_t k, const double *pi, const double *A, erows e, size_t 
     return e.sym ? fwd_any_tab(k, pi, A, e, n, G, f, tmp) : fwd_any_rows(k, pi, A, e, n, G, f, tmp);
 }
 
-static int bwd_run(size_t k, const double *A, const double *At, erows e, size_t T, double *G, double *xs, double *v)
+static int bwd_run(size_t k, const double *A, const double *At, erows e, size_t T, size_t top, double *G, double *xs,
+                   size_t nb, size_t xw, const double *bst, double *v)
 {
 #define BWD_SMALL(K)                                                                                                   \
     case K:                                                                                                            \
-        if (e.sym && e.pm) return bwd_small(K, A, e, T, G, xs);                                                        \
+        if (e.sym && e.pm) return bwd_small(K, A, e, T, top, G, xs, nb, xw, bst);                                      \
         e.pm = NULL;                                                                                                   \
-        if (e.sym) return bwd_small(K, A, e, T, G, xs);                                                                \
+        if (e.sym) return bwd_small(K, A, e, T, top, G, xs, nb, xw, bst);                                              \
         e.sym = NULL;                                                                                                  \
-        return bwd_small(K, A, e, T, G, xs);
+        return bwd_small(K, A, e, T, top, G, xs, nb, xw, bst);
     switch (k) {
         BWD_SMALL(2)
         BWD_SMALL(3)
@@ -939,7 +1033,8 @@ static int bwd_run(size_t k, const double *A, const double *At, erows e, size_t 
     default: break;
     }
 #undef BWD_SMALL
-    return e.sym ? bwd_any_tab(k, At, e, T, G, xs, v) : bwd_any_rows(k, At, e, T, G, xs, v);
+    return e.sym ? bwd_any_tab(k, At, e, T, top, G, xs, nb, xw, bst, v)
+                 : bwd_any_rows(k, At, e, T, top, G, xs, nb, xw, bst, v);
 }
 
 /* Expected emission counts of one sequence: cnt[s k + j] += gamma_t(j)
@@ -963,6 +1058,266 @@ static void counts_run(size_t k, const int32_t *sym, const double *G, size_t T, 
     case 4: counts_add(4, sym, G, T, cnt); return;
     default: counts_add(k, sym, G, T, cnt); return;
     }
+}
+
+/* ---- one long sequence: the backward apart from the forward
+ *
+ * bwd_small and bwd_any read the forward rows as they go, so the backward
+ * waits for the whole forward. Its recursion does not need them, though:
+ * beta_t = A (b'_t+1 .* beta_t+1), rescaled, reads only the emissions.
+ * For a long sequence the backward therefore runs alone (bwdu_*), at the
+ * same time as the forward on another thread, keeping each raw u_t and
+ * the power of two that rescaled it; the posteriors and counts of a block
+ * of steps are formed afterwards (comb_*). Each number is computed by the
+ * same operations in the same order as in bwd_small / bwd_any, so the
+ * posteriors are bit for bit the same, and so are the counts of each block
+ * (seq_post_long). */
+
+/* Backward alone over steps [lo, top) of T: U row t (T x k) gets u_t as
+ * computed, usc[t] the power of two with beta_t = usc[t] u_t (1 unless the
+ * largest u_t fell below RESCALE_BELOW); from the end when top == T (row
+ * T - 1 is beta_T = 1), else resumed from bst (k + 1: beta_top and its
+ * largest entry), which is left holding beta_lo and its largest entry.
+ * Returns 1 when u_t's largest entry fell below SCALE_MIN times
+ * beta_t+1's (the combine would then fail too: redo in log space). */
+LT_INLINE int bwdu_small(size_t k, const double *restrict A, erows e, size_t T, size_t lo, size_t top,
+                         double *restrict U, double *restrict usc, double *restrict bst)
+{
+    double As[SMALL_K * SMALL_K], beta[SMALL_K], w[SMALL_K];
+    for (size_t q = 0; q < k * k; q++)
+        As[q] = A[q];
+    double bmax = 1.0;
+    size_t t = top;
+    if (top == T) {
+        for (size_t j = 0; j < k; j++)
+            beta[j] = U[(T - 1) * k + j] = 1.0;
+        usc[T - 1] = 1.0;
+        t = T - 1;
+    } else {
+        for (size_t j = 0; j < k; j++)
+            beta[j] = bst[j];
+        bmax = bst[k];
+    }
+    while (t-- > lo) {
+        const double *P = e.pm ? e.pm + (size_t)e.sym[t + 1] * k * k : NULL;
+        double *restrict u = U + t * k, umax = 0.0;
+        if (!P) {
+            const double *b = EROW(e, k, t + 1);
+            for (size_t j = 0; j < k; j++)
+                w[j] = b[j] * beta[j];
+        }
+        for (size_t i = 0; i < k; i++) {
+            double v;
+            if (P) {
+                v = P[i * k] * beta[0];
+                for (size_t j = 1; j < k; j++)
+                    v += P[i * k + j] * beta[j];
+            } else {
+                v = As[i * k] * w[0];
+                for (size_t j = 1; j < k; j++)
+                    v += As[i * k + j] * w[j];
+            }
+            u[i] = v;
+            if (v > umax) umax = v;
+        }
+        if (!(umax >= SCALE_MIN * bmax && umax < INFINITY)) return 1;
+        double sc = 1.0;
+        if (umax < RESCALE_BELOW) {
+            int64_t ex;
+            sc = pow2_scale(umax, &ex);
+        }
+        for (size_t i = 0; i < k; i++)
+            beta[i] = u[i] * sc;
+        bmax = umax * sc;
+        usc[t] = sc;
+    }
+    for (size_t j = 0; j < k; j++)
+        bst[j] = beta[j];
+    bst[k] = bmax;
+    return 0;
+}
+
+/* As bwdu_small for any k. At: A transposed; v: k scratch. */
+LT_INLINE int bwdu_any(size_t k, const double *restrict At, erows e, size_t T, size_t lo, size_t top,
+                       double *restrict U, double *restrict usc, double *restrict bst, double *restrict v)
+{
+    double *beta = bst, *w = v; /* beta kept in bst itself */
+    double bmax = 1.0;
+    size_t t = top;
+    if (top == T) {
+        for (size_t j = 0; j < k; j++)
+            beta[j] = U[(T - 1) * k + j] = 1.0;
+        usc[T - 1] = 1.0;
+        t = T - 1;
+    } else {
+        bmax = bst[k];
+    }
+    while (t-- > lo) {
+        const double *b = EROW(e, k, t + 1);
+        double *restrict u = U + t * k, umax = 0.0;
+        for (size_t j = 0; j < k; j++)
+            w[j] = b[j] * beta[j];
+        vec_mat(k, w, At, u); /* u = A w */
+        for (size_t i = 0; i < k; i++)
+            if (u[i] > umax) umax = u[i];
+        if (!(umax >= SCALE_MIN * bmax && umax < INFINITY)) return 1;
+        double sc = 1.0;
+        if (umax < RESCALE_BELOW) {
+            int64_t ex;
+            sc = pow2_scale(umax, &ex);
+        }
+        for (size_t i = 0; i < k; i++)
+            beta[i] = u[i] * sc;
+        bmax = umax * sc;
+        usc[t] = sc;
+    }
+    bst[k] = bmax;
+    return 0;
+}
+
+/* Steps [c0, c1) of a sequence of T steps from its forward rows (G, turned
+ * into posteriors) and the backward's U and usc, as bwd_small / bwd_any do
+ * at each step:
+ *
+ *   Z_t = sum_i a_t(i) u_t(i),   gamma_t = a_t .* u_t / Z_t,
+ *   X += (a_t / Z_t) (b'_t+1 .* beta_t+1)^T,   beta_t+1 = usc[t+1] u_t+1,
+ *
+ * row T - 1 normalised to sum 1. X (k x k, may be NULL): this block's own
+ * sum, zeroed here and summed in decreasing t, as bwd_small sums a block;
+ * COMB_GROUP steps at a time, their terms added to each entry in that
+ * order in one sweep over X (the bits of one step at a time), while the
+ * steps' own sums, independent of each other, overlap. v: 2 COMB_GROUP k
+ * scratch. Returns 1 as bwd_small. */
+#define COMB_GROUP 4
+LT_INLINE int comb(size_t k, erows e, size_t c0, size_t c1, size_t T, double *restrict G, const double *restrict U,
+                   const double *restrict usc, double *restrict X, double *restrict v)
+{
+    double *restrict W = v, *restrict F = v + COMB_GROUP * k; /* per step of a group: w, then a / Z */
+    size_t t = c1;
+    if (X) memset(X, 0, k * k * sizeof(double));
+    if (c1 == T && T > c0) { /* the last row: no transition out of it */
+        double *restrict a = G + (T - 1) * k, sa = 0.0;
+        for (size_t j = 0; j < k; j++)
+            sa += a[j];
+        double isa = 1.0 / sa;
+        for (size_t j = 0; j < k; j++)
+            a[j] *= isa;
+        t = T - 1;
+    }
+    while (t > c0) {
+        size_t ng = 0;
+        for (; ng < COMB_GROUP && t > c0; ng++) {
+            t--;
+            double *restrict a = G + t * k, sa = 0.0;
+            const double *restrict u = U + t * k, *restrict u1 = u + k, *b = EROW(e, k, t + 1);
+            double *restrict w = W + ng * k, *restrict fa = F + ng * k;
+            double sc = usc[t + 1], Z = 0.0, bmax = 0.0;
+            for (size_t i = 0; i < k; i++) {
+                Z += a[i] * u[i];
+                sa += a[i];
+            }
+            for (size_t j = 0; j < k; j++) {
+                double bj = u1[j] * sc;
+                bmax = bj > bmax ? bj : bmax;
+                w[j] = b[j] * bj;
+            }
+            if (!(Z >= SCALE_MIN * sa * bmax && Z < INFINITY)) return 1;
+            double iz = 1.0 / Z;
+            for (size_t i = 0; i < k; i++) {
+                fa[i] = a[i] * iz;
+                a[i] = a[i] * u[i] * iz;
+            }
+        }
+        if (!X || ng == 0) continue;
+        for (size_t i = 0; i < k; i++) {
+            double *restrict x = X + i * k;
+            if (ng == COMB_GROUP) {
+                double p0 = F[i], p1 = F[k + i], p2 = F[2 * k + i], p3 = F[3 * k + i];
+                const double *restrict w0 = W, *restrict w1 = W + k, *restrict w2 = W + 2 * k, *restrict w3 = W + 3 * k;
+                for (size_t j = 0; j < k; j++) {
+                    double y = x[j];
+                    y += p0 * w0[j];
+                    y += p1 * w1[j];
+                    y += p2 * w2[j];
+                    y += p3 * w3[j];
+                    x[j] = y;
+                }
+            } else {
+                for (size_t g = 0; g < ng; g++) {
+                    double p = F[g * k + i];
+                    const double *restrict w = W + g * k;
+                    for (size_t j = 0; j < k; j++)
+                        x[j] += p * w[j];
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+LT_HOT static int bwdu_any_tab(size_t k, const double *At, erows e, size_t T, size_t lo, size_t top, double *U,
+                               double *usc, double *bst, double *v)
+{
+    return bwdu_any(k, At, e, T, lo, top, U, usc, bst, v);
+}
+
+LT_HOT static int bwdu_any_rows(size_t k, const double *At, erows e, size_t T, size_t lo, size_t top, double *U,
+                                double *usc, double *bst, double *v)
+{
+    e.sym = NULL;
+    return bwdu_any(k, At, e, T, lo, top, U, usc, bst, v);
+}
+
+LT_HOT static int comb_any_tab(size_t k, erows e, size_t c0, size_t c1, size_t T, double *G, const double *U,
+                               const double *usc, double *X, double *v)
+{
+    return comb(k, e, c0, c1, T, G, U, usc, X, v);
+}
+
+LT_HOT static int comb_any_rows(size_t k, erows e, size_t c0, size_t c1, size_t T, double *G, const double *U,
+                                const double *usc, double *X, double *v)
+{
+    e.sym = NULL;
+    return comb(k, e, c0, c1, T, G, U, usc, X, v);
+}
+
+static int bwdu_run(size_t k, const double *A, const double *At, erows e, size_t T, size_t lo, size_t top, double *U,
+                    double *usc, double *bst, double *v)
+{
+#define BWDU_SMALL(K)                                                                                                  \
+    case K:                                                                                                            \
+        if (e.sym && e.pm) return bwdu_small(K, A, e, T, lo, top, U, usc, bst);                                        \
+        e.pm = NULL;                                                                                                   \
+        if (e.sym) return bwdu_small(K, A, e, T, lo, top, U, usc, bst);                                                \
+        e.sym = NULL;                                                                                                  \
+        return bwdu_small(K, A, e, T, lo, top, U, usc, bst);
+    switch (k) {
+        BWDU_SMALL(2)
+        BWDU_SMALL(3)
+        BWDU_SMALL(4)
+    default: break;
+    }
+#undef BWDU_SMALL
+    return e.sym ? bwdu_any_tab(k, At, e, T, lo, top, U, usc, bst, v)
+                 : bwdu_any_rows(k, At, e, T, lo, top, U, usc, bst, v);
+}
+
+static int comb_run(size_t k, erows e, size_t c0, size_t c1, size_t T, double *G, const double *U, const double *usc,
+                    double *X, double *v)
+{
+#define COMB_SMALL(K)                                                                                                  \
+    case K:                                                                                                            \
+        if (e.sym) return comb(K, e, c0, c1, T, G, U, usc, X, v);                                                      \
+        e.sym = NULL;                                                                                                  \
+        return comb(K, e, c0, c1, T, G, U, usc, X, v);
+    switch (k) {
+        COMB_SMALL(2)
+        COMB_SMALL(3)
+        COMB_SMALL(4)
+    default: break;
+    }
+#undef COMB_SMALL
+    return e.sym ? comb_any_tab(k, e, c0, c1, T, G, U, usc, X, v) : comb_any_rows(k, e, c0, c1, T, G, U, usc, X, v);
 }
 
 /* Forward-backward in log space over raw emission log-likelihoods L (T x k):
@@ -1101,9 +1456,14 @@ typedef struct scratch {
     double *G;    /* gcap x k: one sequence's posteriors, when the pass keeps none */
     double *mx;   /* cap */
     int32_t *bp;  /* bpcap x k: Viterbi back-pointers */
-    double *v;    /* 6k */
+    double *v;    /* 11k */
     double *xs;   /* k x k: one sequence's transition counts */
     size_t bad_t; /* step (1-based) where a sequence became impossible */
+    /* A long sequence (LONG_T steps or more): */
+    size_t ucap, partcap;
+    double *U;    /* ucap x k: the backward's rows u_t */
+    double *usc;  /* ucap: their scales */
+    double *part; /* partcap: per block of steps, counts and scratch */
 } scratch;
 
 static void scratch_free(scratch *s)
@@ -1114,6 +1474,9 @@ static void scratch_free(scratch *s)
     free(s->G);
     free(s->v);
     free(s->xs);
+    free(s->U);
+    free(s->usc);
+    free(s->part);
     memset(s, 0, sizeof *s);
 }
 
@@ -1121,7 +1484,7 @@ static int scratch_init(scratch *s, size_t k)
 {
     memset(s, 0, sizeof *s);
     s->k = k;
-    s->v = lt_malloc(6 * k, sizeof(double));
+    s->v = lt_malloc(11 * k, sizeof(double)); /* 6k; a long sequence on two threads, 10k + 1 */
     s->xs = lt_malloc(k * k, sizeof(double));
     return s->v && s->xs;
 }
@@ -1165,6 +1528,31 @@ static int scratch_need_g(scratch *s, size_t T)
     return 1;
 }
 
+/* Room for the backward rows of a long sequence of T steps and for npart
+ * numbers of per-block counts; 0 when out of memory. */
+static int scratch_need_long(scratch *s, size_t T, size_t npart)
+{
+    int ok = 1;
+    size_t rows = lt_mul_size(T, s->k, &ok);
+    if (!ok) return 0;
+    if (T > s->ucap) {
+        free(s->U);
+        free(s->usc);
+        s->ucap = 0;
+        s->U = lt_malloc(rows, sizeof(double));
+        s->usc = lt_malloc(T, sizeof(double));
+        if (!s->U || !s->usc) return 0;
+        s->ucap = T;
+    }
+    if (npart > s->partcap) {
+        free(s->part);
+        s->partcap = 0;
+        if (!(s->part = lt_malloc(npart, sizeof(double)))) return 0;
+        s->partcap = npart;
+    }
+    return 1;
+}
+
 static lt_status scratch_nomem(size_t T)
 {
     return lt_fail(LT_ERR_NOMEM, "out of memory for the HMM work space (%zu steps)", T);
@@ -1176,34 +1564,15 @@ static erows table_rows(const pass *p, size_t t0)
     return (erows){.rows = p->tab->etab, .sym = p->data->symbols + t0, .shift = p->tab->elmx, .pm = p->tab->pm};
 }
 
-/* Forward only. B: the raw emission rows of this sequence when the caller
- * computed them (T <= BATCH_STEPS), else NULL: read from the table, or
- * computed here in chunks. */
-static lt_status seq_score(const pass *p, scratch *s, size_t t0, size_t T, double *B, double *logp)
+/* The forward in log space (a scale fell below SCALE_MIN). B: the
+ * sequence's rows, used as scratch, or NULL: computed in chunks. */
+static lt_status score_log(const pass *p, scratch *s, size_t t0, size_t T, double *B, double *logp)
 {
     const lt_hmm *m = p->m;
     size_t k = m->k;
-    const double *pi = m->start, *A = m->trans;
     double *a = s->v, *na = s->v + k, *tmp = s->v + 2 * k, *sw;
-    fwd f = {.a = s->v};
-    int bad = 0;
-    if (p->tab->etab) {
-        bad = fwd_run(k, pi, A, table_rows(p, t0), T, NULL, &f, s->v + k);
-    } else {
-        for (size_t off = 0; off < T && !bad; off += SCORE_CHUNK) {
-            size_t n = T - off < SCORE_CHUNK ? T - off : SCORE_CHUNK;
-            double *R = B ? B + off * k : s->B;
-            if (!B) LT_CHECK(emit_rows(m, p->data, t0 + off, n, R));
-            shift_rows(R, n, k, s->mx);
-            bad = fwd_run(k, pi, A, (erows){.rows = R, .shift = s->mx}, n, NULL, &f, s->v + k);
-        }
-    }
-    if (!bad) {
-        *logp = fwd_logp(&f);
-        return LT_OK;
-    }
-    /* Log space; the rows were shifted in place (or never computed):
-     * compute them again. */
+    /* The rows were shifted in place (or never computed): compute them
+     * again. */
     if (!B && !scratch_need(s, T < SCORE_CHUNK ? T : SCORE_CHUNK, 0)) return scratch_nomem(T);
     double lp = 0.0;
     for (size_t off = 0; off < T; off += SCORE_CHUNK) {
@@ -1223,6 +1592,75 @@ static lt_status seq_score(const pass *p, scratch *s, size_t t0, size_t T, doubl
     }
     *logp = lp;
     return LT_OK;
+}
+
+/* Forward only. B: the raw emission rows of this sequence when the caller
+ * computed them (T <= BATCH_STEPS), else NULL: read from the table, or
+ * computed here in chunks. */
+static lt_status seq_score(const pass *p, scratch *s, size_t t0, size_t T, double *B, double *logp)
+{
+    const lt_hmm *m = p->m;
+    size_t k = m->k;
+    const double *pi = m->start, *A = m->trans;
+    fwd f = {.a = s->v};
+    int bad = 0;
+    if (p->tab->etab) {
+        bad = fwd_run(k, pi, A, table_rows(p, t0), T, NULL, &f, s->v + k);
+    } else {
+        for (size_t off = 0; off < T && !bad; off += SCORE_CHUNK) {
+            size_t n = T - off < SCORE_CHUNK ? T - off : SCORE_CHUNK;
+            double *R = B ? B + off * k : s->B;
+            if (!B) LT_CHECK(emit_rows(m, p->data, t0 + off, n, R));
+            shift_rows(R, n, k, s->mx);
+            bad = fwd_run(k, pi, A, (erows){.rows = R, .shift = s->mx}, n, NULL, &f, s->v + k);
+        }
+    }
+    if (!bad) {
+        *logp = fwd_logp(&f);
+        return LT_OK;
+    }
+    return score_log(p, s, t0, T, B, logp);
+}
+
+/* Forward-backward in log space (a scale fell below SCALE_MIN): the
+ * emission rows again into B (the sequence's, used as scratch) or the work
+ * space, posteriors into G, the transition counts themselves into xs (may
+ * be NULL). */
+static lt_status post_log(const pass *p, scratch *s, size_t t0, size_t T, double *B, double *G, double *xs, double *lp)
+{
+    size_t k = p->m->k;
+    double *L = B;
+    if (!L) {
+        if (!scratch_need(s, T, 0)) return scratch_nomem(T);
+        L = s->B;
+    }
+    LT_CHECK(emit_rows(p->m, p->data, t0, T, L));
+    if (xs) memset(xs, 0, k * k * sizeof(double));
+    *lp = fb_log(k, p->tab->logpi, p->tab->logA, L, T, G, xs, s->v, &s->bad_t);
+    return LT_OK;
+}
+
+/* A sequence's posteriors G into the counts: start (k), xi (k x k) from
+ * xs (the counts themselves when direct, else their factors beside A_ij),
+ * emission counts ecnt (n_symbols x k, the table only); each may be NULL. */
+static void post_add(const pass *p, size_t t0, size_t T, const double *G, const double *xs, int direct, double *start,
+                     double *xi, double *ecnt)
+{
+    const lt_hmm *m = p->m;
+    size_t k = m->k;
+    if (start)
+        for (size_t j = 0; j < k; j++)
+            start[j] += G[j];
+    if (xi) {
+        const double *A = m->trans;
+        if (direct)
+            for (size_t q = 0; q < k * k; q++)
+                xi[q] += xs[q];
+        else
+            for (size_t q = 0; q < k * k; q++)
+                xi[q] += A[q] * xs[q];
+    }
+    if (ecnt) counts_run(k, p->data->symbols + t0, G, T, ecnt);
 }
 
 /* Posteriors of one sequence, from its raw emission rows B (T x k, used as
@@ -1248,34 +1686,15 @@ static lt_status seq_posteriors(const pass *p, scratch *s, size_t t0, size_t T, 
     int bad = fwd_run(k, m->start, m->trans, e, T, G, &f, s->v + k);
     if (!bad) lp = fwd_logp(&f);
     int direct = 0; /* xs holds the counts themselves, not their factors beside A_ij */
-    if (bad || bwd_run(k, m->trans, p->tab->At, e, T, G, xs, s->v) != 0) {
-        double *L = B;
-        if (!L) {
-            if (!scratch_need(s, T, 0)) return scratch_nomem(T);
-            L = s->B;
-        }
-        LT_CHECK(emit_rows(m, p->data, t0, T, L));
-        if (xs) memset(xs, 0, k * k * sizeof(double));
-        lp = fb_log(k, p->tab->logpi, p->tab->logA, L, T, G, xs, s->v, &s->bad_t);
+    if (bad || bwd_run(k, m->trans, p->tab->At, e, T, T, G, xs, 1, k * k, NULL, s->v) != 0) {
+        LT_CHECK(post_log(p, s, t0, T, B, G, xs, &lp));
         if (!(lp > -INFINITY)) {
             *logp = lp;
             return LT_OK;
         }
         direct = 1;
     }
-    if (start)
-        for (size_t j = 0; j < k; j++)
-            start[j] += G[j];
-    if (xi) {
-        const double *A = m->trans;
-        if (direct)
-            for (size_t q = 0; q < k * k; q++)
-                xi[q] += xs[q];
-        else
-            for (size_t q = 0; q < k * k; q++)
-                xi[q] += A[q] * xs[q];
-    }
-    if (ecnt) counts_run(k, p->data->symbols + t0, G, T, ecnt);
+    post_add(p, t0, T, G, xs, direct, start, xi, ecnt);
     *logp = lp;
     return LT_OK;
 }
@@ -1340,11 +1759,271 @@ static void keep_error(blockres *r, lt_status st)
     snprintf(r->msg, sizeof r->msg, "%s", lt_last_error());
 }
 
+/* ---------------------------------------------------- one long sequence
+ *
+ * A sequence of LONG_T steps or more is cut into a fixed number of blocks
+ * of steps, a function of its length only (lt_block_count), and `inner`
+ * threads share its work when the sequences do not keep them busy
+ * (run_pass): emission rows per block; for posteriors the forward and the
+ * backward at the same time, then the posteriors and counts per block,
+ * reduced in block order; for scores the rows of the next chunk while the
+ * forward runs over this one. Nothing in the arithmetic depends on
+ * `inner`, so neither does the result. */
+
+/* The emission rows of steps [t0, t0 + T) into s->B, block by block on
+ * `inner` threads, each shifted (s->mx) when `shift`. The first failing
+ * block, in step order, gives the status. */
+static lt_status long_rows(const pass *p, scratch *s, size_t t0, size_t T, size_t nb, int shift, int inner)
+{
+    size_t k = p->m->k;
+    blockres *res = lt_calloc(nb, sizeof *res);
+    if (!res) return LT_ERR_NOMEM;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(inner) if (inner > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t c0 = lt_block_begin(T, nb, b), n = lt_block_begin(T, nb, b + 1) - c0;
+        double *R = s->B + c0 * k;
+        lt_status st = emit_rows(p->m, p->data, t0 + c0, n, R);
+        if (st != LT_OK)
+            keep_error(&res[b], st);
+        else if (shift)
+            shift_rows(R, n, k, s->mx + c0);
+    }
+    lt_status st = LT_OK;
+    for (size_t b = 0; b < nb && st == LT_OK; b++)
+        if (res[b].st != LT_OK) st = lt_fail(res[b].st, "%s", res[b].msg);
+    free(res);
+    return st;
+}
+
+/* The steps of table rows or computed rows e from step c0 on. */
+static erows erows_from(erows e, size_t k, size_t c0)
+{
+    if (e.sym) {
+        e.sym += c0;
+    } else {
+        e.rows += c0 * k;
+        e.shift += c0;
+    }
+    return e;
+}
+
+/* Block b (steps [c0, c1)) of a long sequence, once the forward and the
+ * backward (bwdu_run) are both through it: its posteriors, transition
+ * counts (when xi) and emission counts (ew per block, when sym) into its
+ * slot X of the per-block counts. Returns 1 as comb. */
+static int long_comb(size_t k, erows e, size_t T, size_t c0, size_t c1, double *G, const scratch *s, double *X, int xi,
+                     size_t cw, const int32_t *sym, size_t ew)
+{
+    if (comb_run(k, e, c0, c1, T, G, s->U, s->usc, xi ? X : NULL, X + k * k)) return 1;
+    if (sym) {
+        memset(X + k * k + cw, 0, ew * sizeof(double));
+        counts_run(k, sym + c0, G + c0 * k, c1 - c0, X + k * k + cw);
+    }
+    return 0;
+}
+
+/* As seq_posteriors, for a long sequence (its rows computed here), whose
+ * steps are cut into nb fixed blocks; each block's counts are summed in
+ * decreasing t into its own slot, and the slots added in block order.
+ *
+ * With one thread the backward reads the forward rows as it goes
+ * (bwd_run), as for a short sequence. With two, the forward runs up the
+ * blocks on one thread and the backward down them on the other, alone
+ * (bwdu_run, keeping its rows u_t), and a block's posteriors and counts
+ * are formed (comb_run) by whichever thread is through it second, while
+ * its rows are fresh; once the backward reaches blocks the forward is
+ * through, it reads the forward rows again (bwd_run, resumed), with no
+ * rows u_t. Each block's numbers are the same either way, so neither the
+ * schedule nor the thread count changes a bit. No thread waits for the
+ * other: two counters say who came second. */
+static lt_status seq_post_long(const pass *p, scratch *s, size_t t0, size_t T, double *start, double *xi, double *ecnt,
+                               double *logp, int inner)
+{
+    const lt_hmm *m = p->m;
+    size_t k = m->k, nb = lt_block_count(T, LONG_BLOCK, LONG_MAX_BLOCKS);
+    int rows = !p->tab->etab;
+    /* Per block: k x k transition counts, comb's scratch, and its emission
+     * counts when they are few (else one sum over the sequence). */
+    size_t ew = ecnt ? m->n_symbols * k : 0, ewb = nb * ew <= LONG_ECNT_MAX ? ew : 0, cw = 2 * COMB_GROUP * k;
+    size_t pw = k * k + cw + ewb;
+    if (!p->post && !scratch_need_g(s, T)) return scratch_nomem(T);
+    if ((rows && !scratch_need(s, T, 0)) || !scratch_need_long(s, inner > 1 ? T : 0, nb * pw)) return scratch_nomem(T);
+    double *G = p->post ? p->post + t0 * k : s->G, lp = 0.0;
+    erows e = table_rows(p, t0);
+    if (rows) {
+        LT_CHECK(long_rows(p, s, t0, T, nb, 1, inner));
+        e = (erows){.rows = s->B, .shift = s->mx};
+    }
+    const double *A = m->trans, *At = p->tab->At;
+    const int32_t *sym = ewb ? p->data->symbols + t0 : NULL;
+    fwd f = {.a = s->v};
+    int fbad = 0, bbad = 0, cbad = 0;
+    if (inner < 2) {
+        fbad = fwd_run(k, m->start, A, e, T, G, &f, s->v + k);
+        if (!fbad) bbad = bwd_run(k, A, At, e, T, T, G, xi ? s->part : NULL, nb, pw, NULL, s->v);
+        for (size_t b = 0; sym && !fbad && !bbad && b < nb; b++) {
+            size_t c0 = lt_block_begin(T, nb, b), c1 = lt_block_begin(T, nb, b + 1);
+            double *ec = s->part + b * pw + k * k + cw;
+            memset(ec, 0, ew * sizeof(double));
+            counts_run(k, sym + c0, G + c0 * k, c1 - c0, ec);
+        }
+    } else {
+        /* s->v: f.a, the forward's scratch, then the backward's state
+         * (beta and its largest entry), bwdu_run's and bwd_run's scratch. */
+        double *bst = s->v + 2 * k, *bu = s->v + 3 * k + 1, *bf = s->v + 4 * k + 1;
+        int done[LONG_MAX_BLOCKS] = {0}; /* recursions through block b */
+        int fdone = 0;                   /* blocks the forward is through */
+#pragma omp parallel sections num_threads(2) reduction(| : cbad)
+        {
+#pragma omp section
+            for (size_t b = 0; b < nb; b++) { /* the forward */
+                size_t c0 = lt_block_begin(T, nb, b), c1 = lt_block_begin(T, nb, b + 1);
+                int c;
+                if (fwd_run(k, m->start, A, erows_from(e, k, c0), c1 - c0, G + c0 * k, &f, s->v + k)) {
+                    fbad = 1;
+                    break;
+                }
+                memcpy(f.a, G + (c1 - 1) * k, k * sizeof(double)); /* the next block starts from it */
+#pragma omp atomic write seq_cst
+                fdone = (int)b + 1;
+#pragma omp atomic capture seq_cst
+                c = ++done[b];
+                if (c == 2) cbad |= long_comb(k, e, T, c0, c1, G, s, s->part + b * pw, xi != NULL, cw, sym, ew);
+            }
+#pragma omp section
+            for (size_t b = nb; b-- > 0;) { /* the backward */
+                size_t c0 = lt_block_begin(T, nb, b), c1 = lt_block_begin(T, nb, b + 1);
+                int c, fd;
+#pragma omp atomic read seq_cst
+                fd = fdone;
+                if ((size_t)fd > b) { /* the forward is through blocks 0..b: read its rows */
+                    if (bwd_run(k, A, At, e, T, c1, G, xi ? s->part : NULL, nb, pw, bst, bf)) {
+                        bbad = 1;
+                        break;
+                    }
+                    for (size_t b2 = 0; sym && b2 <= b; b2++) {
+                        size_t d0 = lt_block_begin(T, nb, b2), d1 = lt_block_begin(T, nb, b2 + 1);
+                        double *ec = s->part + b2 * pw + k * k + cw;
+                        memset(ec, 0, ew * sizeof(double));
+                        counts_run(k, sym + d0, G + d0 * k, d1 - d0, ec);
+                    }
+                    break;
+                }
+                if (bwdu_run(k, A, At, e, T, c0, c1, s->U, s->usc, bst, bu)) {
+                    bbad = 1;
+                    break;
+                }
+#pragma omp atomic capture seq_cst
+                c = ++done[b];
+                if (c == 2) cbad |= long_comb(k, e, T, c0, c1, G, s, s->part + b * pw, xi != NULL, cw, sym, ew);
+            }
+        }
+    }
+    if (fbad || bbad || cbad) { /* log space, one thread: as seq_posteriors */
+        double *xs = xi ? s->xs : NULL;
+        LT_CHECK(post_log(p, s, t0, T, rows ? s->B : NULL, G, xs, &lp));
+        if (lp > -INFINITY) post_add(p, t0, T, G, xs, 1, start, xi, ecnt);
+        *logp = lp;
+        return LT_OK;
+    }
+    lp = fwd_logp(&f);
+    /* The blocks' counts, in block order. */
+    double *X = s->part;
+    for (size_t b = 1; b < nb; b++) {
+        const double *Xb = s->part + b * pw;
+        if (xi)
+            for (size_t q = 0; q < k * k; q++)
+                X[q] += Xb[q];
+        if (ewb)
+            for (size_t q = 0; q < ew; q++)
+                X[k * k + cw + q] += Xb[k * k + cw + q];
+    }
+    post_add(p, t0, T, G, X, 0, start, xi, ewb ? NULL : ecnt);
+    if (ewb)
+        for (size_t q = 0; q < ew; q++)
+            ecnt[q] += X[k * k + cw + q];
+    *logp = lp;
+    return LT_OK;
+}
+
+/* As seq_score, for a long sequence whose rows are computed (not the
+ * table): in chunks of LONG_CHUNK steps, two buffers. While thread 0 runs
+ * the forward over chunk c - 1, thread 1 makes the rows of chunk c, in
+ * pieces of LONG_PIECE steps that thread 0 helps with once its forward is
+ * done; one thread does it all in turn when inner == 1. The pieces are
+ * fixed, so the rows do not depend on who made them. */
+static lt_status seq_score_long(const pass *p, scratch *s, size_t t0, size_t T, double *logp, int inner)
+{
+    const lt_hmm *m = p->m;
+    size_t k = m->k, nch = (T + LONG_CHUNK - 1) / LONG_CHUNK;
+    if (!scratch_need(s, 2 * LONG_CHUNK, 0)) return scratch_nomem(T);
+    int *next = lt_calloc(2 * nch, sizeof(int)), *bad_rows = next ? next + nch : NULL; /* per chunk */
+    if (!next) return LT_ERR_NOMEM;
+    fwd f = {.a = s->v};
+    int bad = 0;           /* the forward's, from the chunk where a scale fell too low */
+    size_t done = 0;       /* chunks the forward went through */
+    blockres err[2] = {0}; /* each thread's first failure making rows */
+    size_t err_at[2] = {SIZE_MAX, SIZE_MAX};
+#pragma omp parallel num_threads(2) if (inner > 1)
+    {
+        int me = omp_get_thread_num() ? 1 : 0;
+        for (size_t c = 0; c <= nch; c++) {
+            if (me == 0 && c > 0 && !bad && done == c - 1 && !bad_rows[c - 1]) {
+                size_t c0 = (c - 1) * LONG_CHUNK, n = T - c0 < LONG_CHUNK ? T - c0 : LONG_CHUNK, h = (c - 1) % 2;
+                erows e = {.rows = s->B + h * LONG_CHUNK * k, .shift = s->mx + h * LONG_CHUNK};
+                bad = fwd_run(k, m->start, m->trans, e, n, NULL, &f, s->v + k);
+                if (!bad) done = c;
+            }
+            if (c < nch && (c == 0 || !bad_rows[c - 1])) {
+                size_t c0 = c * LONG_CHUNK, n = T - c0 < LONG_CHUNK ? T - c0 : LONG_CHUNK;
+                size_t np = (n + LONG_PIECE - 1) / LONG_PIECE;
+                for (;;) {
+                    int q;
+#pragma omp atomic capture
+                    q = next[c]++;
+                    if ((size_t)q >= np) break;
+                    size_t i0 = (size_t)q * LONG_PIECE, ni = n - i0 < LONG_PIECE ? n - i0 : LONG_PIECE;
+                    double *R = s->B + ((c % 2) * LONG_CHUNK + i0) * k;
+                    lt_status st = emit_rows(m, p->data, t0 + c0 + i0, ni, R);
+                    if (st == LT_OK) {
+                        shift_rows(R, ni, k, s->mx + (c % 2) * LONG_CHUNK + i0);
+                    } else {
+#pragma omp atomic write
+                        bad_rows[c] = 1;
+                        if (c0 + i0 < err_at[me]) {
+                            err_at[me] = c0 + i0;
+                            keep_error(&err[me], st);
+                        }
+                    }
+                }
+            }
+#pragma omp barrier
+        }
+    }
+    free(next);
+    if (bad) return score_log(p, s, t0, T, NULL, logp); /* as seq_score: any failure of the rows shows there */
+    if (done < nch) {
+        int w = err_at[1] < err_at[0];
+        return lt_fail(err[w].st, "%s", err[w].msg);
+    }
+    *logp = fwd_logp(&f);
+    return LT_OK;
+}
+
+/* As seq_viterbi, for a long sequence: its rows on `inner` threads. */
+static lt_status seq_viterbi_long(const pass *p, scratch *s, size_t t0, size_t T, double *logp, int inner)
+{
+    if (!scratch_need(s, T, 1)) return scratch_nomem(T);
+    LT_CHECK(long_rows(p, s, t0, T, lt_block_count(T, LONG_BLOCK, LONG_MAX_BLOCKS), 0, inner));
+    return seq_viterbi(p, s, t0, T, s->B, logp);
+}
+
 /* The sequences of block b. Consecutive short sequences share one call for
  * their emission rows (a batch of up to BATCH_STEPS steps), so that many
  * short sequences cost no more than one long one; a longer sequence is a
- * batch of its own (scored in chunks, when only scored). */
-static void run_block(const pass *p, scratch *s, size_t b, blockres *r)
+ * batch of its own (scored in chunks, when only scored), and one of
+ * LONG_T steps or more is shared by `inner` threads. */
+static void run_block(const pass *p, scratch *s, size_t b, blockres *r, int inner)
 {
     const layout *L = p->L;
     const size_t *off = L->off;
@@ -1366,14 +2045,15 @@ static void run_block(const pass *p, scratch *s, size_t b, blockres *r)
         while (rows && q2 < end && n + (off[q2 + 1] - off[q2]) <= BATCH_STEPS)
             n += off[q2 + 1] - off[q2], q2++;
         int chunked = !rows || (p->mode == PASS_SCORE && n > SCORE_CHUNK);
+        int lng = n >= LONG_T; /* one sequence (LONG_T > BATCH_STEPS): it makes its own rows */
         lt_status st = LT_OK;
-        if (rows && !scratch_need(s, chunked ? SCORE_CHUNK : n, p->mode == PASS_VITERBI)) {
+        if (rows && !lng && !scratch_need(s, chunked ? SCORE_CHUNK : n, p->mode == PASS_VITERBI)) {
             keep_error(
                 r, lt_fail(LT_ERR_NOMEM, "out of memory for the HMM work space (sequence %zu, %zu steps)", q + 1, n));
             return;
         }
         size_t first = off[q]; /* the batch's first step: row 0 of s->B */
-        if (!chunked && (st = emit_rows(p->m, p->data, first, n, s->B)) != LT_OK) {
+        if (!chunked && !lng && (st = emit_rows(p->m, p->data, first, n, s->B)) != LT_OK) {
             keep_error(r, st);
             return;
         }
@@ -1382,9 +2062,16 @@ static void run_block(const pass *p, scratch *s, size_t b, blockres *r)
             double *B = chunked ? NULL : s->B + (t0 - first) * k, lp = 0.0;
             s->bad_t = 0;
             switch (p->mode) {
-            case PASS_SCORE: st = seq_score(p, s, t0, T, B, &lp); break;
-            case PASS_POST: st = seq_posteriors(p, s, t0, T, B, sc, sc ? sc + k : NULL, ec, &lp); break;
-            case PASS_VITERBI: st = seq_viterbi(p, s, t0, T, B, &lp); break;
+            case PASS_SCORE:
+                st = lng && rows ? seq_score_long(p, s, t0, T, &lp, inner) : seq_score(p, s, t0, T, B, &lp);
+                break;
+            case PASS_POST:
+                st = lng ? seq_post_long(p, s, t0, T, sc, sc ? sc + k : NULL, ec, &lp, inner)
+                         : seq_posteriors(p, s, t0, T, B, sc, sc ? sc + k : NULL, ec, &lp);
+                break;
+            case PASS_VITERBI:
+                st = lng ? seq_viterbi_long(p, s, t0, T, &lp, inner) : seq_viterbi(p, s, t0, T, B, &lp);
+                break;
             }
             if (st == LT_OK && isnan(lp))
                 st = lt_fail(LT_ERR_NUMERIC, "sequence %zu: the log-likelihood is not a number", q + 1);
@@ -1403,26 +2090,68 @@ static void run_block(const pass *p, scratch *s, size_t b, blockres *r)
     if (p->ll) p->ll[b] = ll;
 }
 
-/* Run a pass over every sequence, blocks in parallel. The first failing
- * block, in block order, gives the status and message. */
+/* Does block b get all `want` threads to itself, after the others ran
+ * across threads? When it holds a long sequence with work for more than
+ * one thread (not a forward over the table alone) and more than a
+ * thread's share of the steps. Only the schedule depends on this. */
+static int block_solo(const pass *p, size_t b, int want)
+{
+    const size_t *off = p->L->off;
+    size_t q0 = p->L->bseq[b], q1 = p->L->bseq[b + 1], longest = 0;
+    if (want < 2 || (p->mode == PASS_SCORE && p->tab->etab)) return 0;
+    for (size_t q = q0; q < q1; q++)
+        if (off[q + 1] - off[q] > longest) longest = off[q + 1] - off[q];
+    return longest >= LONG_T && (off[q1] - off[q0]) * (size_t)want > off[p->data->n_seqs];
+}
+
+/* A work space ready for use (pooled ones are kept from pass to pass). */
+static void scratch_ready(const pass *p, scratch *s)
+{
+    if (!p->pool || !s->v || !s->xs) { /* new, or a pooled one whose allocation failed before */
+        if (p->pool) scratch_free(s);
+        scratch_init(s, p->m->k);
+    }
+}
+
+/* Run a pass over every sequence: the blocks in parallel, one thread
+ * each; then the blocks that hold most of the work in one long sequence
+ * (block_solo), one after the other, each with all the threads (nested
+ * OpenMP is never needed). Each block writes only its own slots, so the
+ * order does not matter. The first failing block, in block order, gives
+ * the status and message. */
 static lt_status run_pass(const pass *p)
 {
-    size_t nb = p->L->nblocks, k = p->m->k;
+    size_t nb = p->L->nblocks;
+    int want = lt_threads(p->threads);
     blockres *res = lt_calloc(nb, sizeof *res);
-    if (!res) return LT_ERR_NOMEM;
-    int nt = lt_threads(p->threads);
-    if ((size_t)nt > nb) nt = (int)nb;
+    size_t *rest = lt_malloc(nb, sizeof *rest), nrest = 0;
+    uint8_t *solo = lt_calloc(nb, 1);
+    if (!res || !rest || !solo) {
+        free(res);
+        free(rest);
+        free(solo);
+        return LT_ERR_NOMEM;
+    }
+    for (size_t b = 0; b < nb; b++)
+        if (!(solo[b] = (uint8_t)block_solo(p, b, want))) rest[nrest++] = b;
+    int nt = (size_t)want > nrest ? (int)nrest : want;
     int blas = lt_blas_single_begin();
+    if (nrest > 0) {
 #pragma omp parallel num_threads(nt)
-    {
-        scratch own, *s = p->pool ? &p->pool[omp_get_thread_num()] : &own;
-        if (!p->pool || !s->v || !s->xs) { /* new, or a pooled one whose allocation failed before */
-            if (p->pool) scratch_free(s);
-            scratch_init(s, k);
-        }
+        {
+            scratch own, *s = p->pool ? &p->pool[omp_get_thread_num()] : &own;
+            scratch_ready(p, s);
 #pragma omp for schedule(dynamic, 1)
+            for (size_t i = 0; i < nrest; i++)
+                run_block(p, s, rest[i], &res[rest[i]], 1);
+            if (!p->pool) scratch_free(s);
+        }
+    }
+    if (nrest < nb) {
+        scratch own, *s = p->pool ? &p->pool[0] : &own;
+        scratch_ready(p, s);
         for (size_t b = 0; b < nb; b++)
-            run_block(p, s, b, &res[b]);
+            if (solo[b]) run_block(p, s, b, &res[b], want);
         if (!p->pool) scratch_free(s);
     }
     lt_blas_single_end(blas);
@@ -1433,6 +2162,8 @@ static lt_status run_pass(const pass *p)
             break;
         }
     free(res);
+    free(rest);
+    free(solo);
     return st;
 }
 
