@@ -42,6 +42,11 @@ static inline size_t lt_mul_size(size_t n, size_t m, int *ok)
  * src is NULL; a NULL entry copies as ""), and its free (NULL does nothing). */
 lt_status lt_vocab_copy(char *const *src, size_t n, char ***out);
 void lt_vocab_free(char **v, size_t n);
+/* A vocabulary as a JSON array of strings (model-file metadata; free with
+ * cJSON_free, NULL when out of memory), and back: exactly n strings, else a
+ * message naming `path` and the model's count `expect` (e.g. "n_vocab"). */
+char *lt_vocab_json(char *const *vocab, size_t n);
+lt_status lt_vocab_parse(const char *json, size_t n, const char *path, const char *expect, char ***out);
 
 #define LT_CHECK(expr)                                                         \
     do {                                                                       \

@@ -2689,64 +2689,6 @@ lt_status lt_hmm_bic(const lt_hmm *m, const lt_seqs *data, int threads, double *
 
 /* ------------------------------------------------------------ model files */
 
-/* The vocabulary as a JSON array of strings (cJSON_free the result). */
-static char *vocab_json(const lt_hmm *m)
-{
-    cJSON *a = cJSON_CreateArray();
-    char *s = NULL;
-    if (!a) goto done;
-    for (size_t i = 0; i < m->n_symbols; i++) {
-        cJSON *e = cJSON_CreateString(m->vocab[i] ? m->vocab[i] : "");
-        if (!e || !cJSON_AddItemToArray(a, e)) {
-            cJSON_Delete(e);
-            goto done;
-        }
-    }
-    s = cJSON_PrintUnformatted(a);
-done:
-    cJSON_Delete(a);
-    return s;
-}
-
-static lt_status vocab_parse(const char *json, size_t n, const char *path, char ***out)
-{
-    *out = NULL;
-    lt_status st = LT_OK;
-    char **v = NULL;
-    cJSON *a = cJSON_Parse(json);
-    if (!a || !cJSON_IsArray(a)) {
-        st = lt_fail(LT_ERR_FORMAT, "%s: metadata 'vocabulary' is not a JSON array of strings", path);
-        goto done;
-    }
-    if ((size_t)cJSON_GetArraySize(a) != n) {
-        st = lt_fail(LT_ERR_FORMAT, "%s: the vocabulary has %d entries but the model has %zu symbols", path,
-                     cJSON_GetArraySize(a), n);
-        goto done;
-    }
-    if (!(v = lt_calloc(n, sizeof *v))) {
-        st = LT_ERR_NOMEM;
-        goto done;
-    }
-    size_t i = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, a)
-    {
-        if (!cJSON_IsString(e) || !e->valuestring) {
-            st = lt_fail(LT_ERR_FORMAT, "%s: vocabulary entry %zu is not a string", path, i + 1);
-            goto done;
-        }
-        if (!(v[i++] = strdup(e->valuestring))) {
-            st = lt_fail(LT_ERR_NOMEM, "out of memory reading the vocabulary");
-            goto done;
-        }
-    }
-    *out = v;
-    v = NULL;
-done:
-    lt_vocab_free(v, n);
-    cJSON_Delete(a);
-    return st;
-}
 
 lt_status lt_hmm_save(const lt_hmm *m, const char *path)
 {
@@ -2773,7 +2715,7 @@ lt_status lt_hmm_save(const lt_hmm *m, const char *path)
         (st = lt_st_writer_meta_i64(w, "seed", (int64_t)m->seed)))
         goto done;
     if (m->vocab && m->emission == LT_EMIT_CATEGORICAL) {
-        if (!(vj = vocab_json(m))) {
+        if (!(vj = lt_vocab_json(m->vocab, m->n_symbols))) {
             st = lt_fail(LT_ERR_NOMEM, "out of memory writing the vocabulary");
             goto done;
         }
@@ -2845,7 +2787,9 @@ lt_status lt_hmm_from_st(const lt_st_file *f, const char *path, lt_hmm **out)
     }
     if ((st = hmm_emit_load(m, f, path)) != LT_OK) goto fail;
     const char *vj = lt_st_meta(f, "vocabulary");
-    if (vj && e == LT_EMIT_CATEGORICAL && (st = vocab_parse(vj, m->n_symbols, path, &m->vocab)) != LT_OK) goto fail;
+    if (vj && e == LT_EMIT_CATEGORICAL &&
+        (st = lt_vocab_parse(vj, m->n_symbols, path, "n_symbols", &m->vocab)) != LT_OK)
+        goto fail;
     if ((st = lt_hmm_prepare(m)) != LT_OK) {
         lt_fail_prefix(st, path);
         goto fail;

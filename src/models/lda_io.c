@@ -22,64 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *vocab_json(char *const *vocab, size_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    char *s = NULL;
-    if (!a) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        cJSON *e = cJSON_CreateString(vocab[i] ? vocab[i] : "");
-        if (!e || !cJSON_AddItemToArray(a, e)) {
-            cJSON_Delete(e);
-            cJSON_Delete(a);
-            return NULL;
-        }
-    }
-    s = cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    return s;
-}
-
-static lt_status vocab_parse(const char *json, size_t n, const char *path, char ***out)
-{
-    *out = NULL;
-    lt_status st = LT_OK;
-    char **v = NULL;
-    cJSON *a = cJSON_Parse(json);
-    if (!a || !cJSON_IsArray(a)) {
-        st = lt_fail(LT_ERR_FORMAT, "%s: metadata 'vocabulary' is not a JSON array of strings", path);
-        goto done;
-    }
-    if ((size_t)cJSON_GetArraySize(a) != n) {
-        st = lt_fail(LT_ERR_FORMAT, "%s: the vocabulary has %d words but the model has n_vocab = %zu", path,
-                     cJSON_GetArraySize(a), n);
-        goto done;
-    }
-    if (!(v = lt_calloc(n, sizeof *v))) {
-        st = LT_ERR_NOMEM;
-        goto done;
-    }
-    size_t i = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, a)
-    {
-        if (!cJSON_IsString(e) || !e->valuestring) {
-            st = lt_fail(LT_ERR_FORMAT, "%s: vocabulary entry %zu is not a string", path, i + 1);
-            goto done;
-        }
-        if (!(v[i++] = strdup(e->valuestring))) {
-            st = lt_fail(LT_ERR_NOMEM, "out of memory reading the vocabulary");
-            goto done;
-        }
-    }
-    *out = v;
-    v = NULL;
-done:
-    lt_vocab_free(v, n);
-    cJSON_Delete(a);
-    return st;
-}
-
 lt_status lt_lda_write_st(const lt_lda *m, lt_st_writer *w)
 {
     char *vj = NULL;
@@ -98,7 +40,7 @@ lt_status lt_lda_write_st(const lt_lda *m, lt_st_writer *w)
         (st = lt_st_writer_meta_i64(w, "seed", (int64_t)m->seed)))
         goto done;
     if (m->vocab) {
-        if (!(vj = vocab_json(m->vocab, m->v))) {
+        if (!(vj = lt_vocab_json(m->vocab, m->v))) {
             st = lt_fail(LT_ERR_NOMEM, "out of memory writing the vocabulary");
             goto done;
         }
@@ -172,7 +114,7 @@ lt_status lt_lda_from_st(const lt_st_file *f, const char *path, lt_lda **out)
             goto fail;
         }
     const char *vj = lt_st_meta(f, "vocabulary");
-    if (vj && (st = vocab_parse(vj, m->v, path, &m->vocab)) != LT_OK) goto fail;
+    if (vj && (st = lt_vocab_parse(vj, m->v, path, "n_vocab", &m->vocab)) != LT_OK) goto fail;
     m->algo = algo;
     /* The training summary is informative: absent or odd values are not fatal. */
     double x;
