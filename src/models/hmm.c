@@ -674,6 +674,30 @@ LT_INLINE int fwd_small(size_t k, const double *restrict pi, const double *restr
     return 0;
 }
 
+/* Where a backward pass starts: at the sequence's end (the last posterior
+ * row normalised, beta = 1) or resumed at step `top` from the saved row
+ * bst (k values and its scale bst[k]). Returns the step to continue from. */
+static inline size_t bwd_start(double *G, size_t T, size_t k, size_t top, const double *bst, double *beta,
+                               double *bmax)
+{
+    *bmax = 1.0;
+    if (top != T) {
+        for (size_t j = 0; j < k; j++)
+            beta[j] = bst[j];
+        *bmax = bst[k];
+        return top;
+    }
+    double *last = G + (T - 1) * k, sa = 0.0;
+    for (size_t j = 0; j < k; j++)
+        sa += last[j];
+    double isa = 1.0 / sa;
+    for (size_t j = 0; j < k; j++) {
+        last[j] *= isa;
+        beta[j] = 1.0;
+    }
+    return T - 1;
+}
+
 /* Backward over the forward rows in G (T x k), turning them into
  * posteriors; xs (may be NULL) is set to this sequence's
  * sum_t a_t(i) b'_t+1(j) beta_t+1(j) / Z_t, the expected transition
@@ -694,23 +718,8 @@ LT_INLINE int bwd_small(size_t k, const double *restrict A, erows e, size_t T, s
         As[q] = A[q];
         X[q] = 0.0;
     }
-    double bmax = 1.0, sa = 0.0;
-    size_t t = top;
-    if (top == T) {
-        double *last = G + (T - 1) * k;
-        for (size_t j = 0; j < k; j++)
-            sa += last[j];
-        double isa = 1.0 / sa;
-        for (size_t j = 0; j < k; j++) {
-            last[j] *= isa;
-            beta[j] = 1.0;
-        }
-        t = T - 1;
-    } else {
-        for (size_t j = 0; j < k; j++)
-            beta[j] = bst[j];
-        bmax = bst[k];
-    }
+    double bmax;
+    size_t t = bwd_start(G, T, k, top, bst, beta, &bmax);
     while (t-- > 0) {
         const double *b = EROW(e, k, t + 1);
         double *a = G + t * k;
@@ -726,7 +735,7 @@ LT_INLINE int bwd_small(size_t k, const double *restrict A, erows e, size_t T, s
             w[j] = b[j] * beta[j];
         const double *P = e.pm ? e.pm + (size_t)e.sym[t + 1] * k * k : NULL;
         double Z = 0.0, umax = 0.0;
-        sa = 0.0;
+        double sa = 0.0;
         for (size_t i = 0; i < k; i++) {
             double v;
             if (P) { /* u from beta directly: w is off the critical path */
@@ -888,23 +897,8 @@ LT_INLINE int bwd_any(size_t k, const double *restrict At, erows e, size_t T, si
         cb = lt_block_begin(T, nb, --xb);
     double *restrict X = xs ? xs + xb * xw : NULL; /* block xb's sum */
     if (X) memset(X, 0, k * k * sizeof(double));
-    double bmax = 1.0, sa = 0.0;
-    size_t t = top;
-    if (top == T) {
-        double *last = G + (T - 1) * k;
-        for (size_t j = 0; j < k; j++)
-            sa += last[j];
-        double isa = 1.0 / sa;
-        for (size_t j = 0; j < k; j++) {
-            last[j] *= isa;
-            beta[j] = 1.0;
-        }
-        t = T - 1;
-    } else {
-        for (size_t j = 0; j < k; j++)
-            beta[j] = bst[j];
-        bmax = bst[k];
-    }
+    double bmax;
+    size_t t = bwd_start(G, T, k, top, bst, beta, &bmax);
     while (t-- > 0) {
         const double *b = EROW(e, k, t + 1);
         double *a = G + t * k;
@@ -924,7 +918,7 @@ LT_INLINE int bwd_any(size_t k, const double *restrict At, erows e, size_t T, si
             w[j] = b[j] * beta[j];
         vec_mat(k, w, At, u); /* u = A w */
         double Z = 0.0, umax = 0.0;
-        sa = 0.0;
+        double sa = 0.0;
         for (size_t i = 0; i < k; i++) {
             Z += a[i] * u[i];
             sa += a[i];
