@@ -225,10 +225,11 @@ done:
 /* --------------------------------------------------------------- sample */
 
 static const char *SAMPLE_HELP =
-    "usage: latent sample MODEL -n N [--seed S] [--length L] [--json] -o OUT.csv|OUT.npy|OUT.txt\n"
+    "usage: latent sample MODEL -n N [--seed S] [--length L] [--json] -o OUT.csv|OUT.npy|OUT.txt|OUT.png\n"
     "\nDraw N samples from MODEL and write them to OUT: rows as .csv or .npy; for\n"
     "sequence models N sequences of --length L steps (.txt for symbols, one\n"
-    "sequence per line; .csv with a first column `sequence`).\n";
+    "sequence per line; .csv with a first column `sequence`); for models of images\n"
+    "(Boltzmann machines) also .png, a grid of the N images.\n";
 
 int cmd_sample(int argc, char **argv)
 {

@@ -3,6 +3,7 @@
 #include "latent/hmm.h"
 #include "latent/lda.h"
 #include "latent/model.h"
+#include "latent/rbm.h"
 
 #include "internal.h"
 
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const lt_family *const families[] = {&lt_gmm_family, &lt_hmm_family, &lt_lda_family};
+static const lt_family *const families[] = {&lt_gmm_family, &lt_hmm_family, &lt_lda_family, &lt_rbm_family};
 
 size_t lt_family_count(void) { return sizeof families / sizeof *families; }
 
