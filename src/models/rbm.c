@@ -49,30 +49,12 @@ lt_status lt_rbm_visible_parse(const char *s, lt_rbm_visible *out)
 
 /* ------------------------------------------------------------ small pieces */
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-static inline uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* The stream of draws for `row` at step `step` of a computation seeded by
- * `seed`: a function of the three alone, never of the thread. */
-static inline void row_rng(lt_rng *r, uint64_t seed, uint64_t step, uint64_t row)
-{
-    lt_rng_seed(r, mix64(mix64(mix64(seed + 0x9e3779b97f4a7c15ULL) ^ step) + row));
-}
-
-static inline float uniformf(lt_rng *r) { return (float)(lt_rng_u64_inline(r) >> 40) * 0x1p-24f; }
-
 /* C (M x N) = alpha op(A) op(B) + beta C, row-major, as blocks of columns
  * (or of rows when C is narrow) fixed by the shape; each block is one
  * single-threaded sgemm. Called inside a parallel region, the blocks are
  * shared among the team (an orphaned `omp for`); outside, one thread does
  * them all. */
-static void pgemm(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+void lt_sgemm_blocks(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                   const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
     size_t nb = 1;
@@ -285,11 +267,11 @@ static lt_status trainer_init(trainer *t, lt_rbm *m, const lt_rbm_options *o, si
 static void hidden_step(const lt_rbm *m, const float *vv, float *hh, size_t rows)
 {
     size_t nv = m->nv, nh = m->nh;
-    pgemm(0, 0, rows, nh, nv, 1.0f, vv, nv, m->w, nh, 0.0f, hh, nh);
+    lt_sgemm_blocks(0, 0, rows, nh, nv, 1.0f, vv, nv, m->w, nh, 0.0f, hh, nh);
 #pragma omp for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         float *h = hh + r * nh;
-        for (size_t j = 0; j < nh; j++) h[j] = sigmoidf(h[j] + m->c[j]);
+        for (size_t j = 0; j < nh; j++) h[j] = lt_sigmoidf(h[j] + m->c[j]);
     }
 }
 
@@ -299,8 +281,8 @@ static void sample_binary(const float *p, float *s, size_t rows, size_t cols, ui
 #pragma omp for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         lt_rng g;
-        row_rng(&g, seed, step, r);
-        for (size_t j = 0; j < cols; j++) s[r * cols + j] = uniformf(&g) < p[r * cols + j] ? 1.0f : 0.0f;
+        lt_row_rng(&g, seed, step, r);
+        for (size_t j = 0; j < cols; j++) s[r * cols + j] = lt_uniformf(&g) < p[r * cols + j] ? 1.0f : 0.0f;
     }
 }
 
@@ -311,12 +293,12 @@ static void visible_step(const lt_rbm *m, const float *hs, float *vraw, float *v
                          uint64_t step)
 {
     size_t nv = m->nv, nh = m->nh;
-    pgemm(0, 1, rows, nv, nh, 1.0f, hs, nh, m->w, nh, 0.0f, vraw, nv);
+    lt_sgemm_blocks(0, 1, rows, nv, nh, 1.0f, hs, nh, m->w, nh, 0.0f, vraw, nv);
     int gauss = m->visible == LT_RBM_GAUSSIAN;
 #pragma omp for schedule(static)
     for (size_t r = 0; r < rows; r++) {
         lt_rng g;
-        row_rng(&g, seed, step, r);
+        lt_row_rng(&g, seed, step, r);
         float *v = vraw + r * nv, *vs = vv + r * nv;
         if (gauss) {
             for (size_t i = 0; i < nv; i++) {
@@ -325,7 +307,7 @@ static void visible_step(const lt_rbm *m, const float *hs, float *vraw, float *v
                 vs[i] = x * expf(-m->logvar[i]);
             }
         } else {
-            for (size_t i = 0; i < nv; i++) v[i] = uniformf(&g) < sigmoidf(v[i] + m->b[i]) ? 1.0f : 0.0f;
+            for (size_t i = 0; i < nv; i++) v[i] = lt_uniformf(&g) < lt_sigmoidf(v[i] + m->b[i]) ? 1.0f : 0.0f;
         }
     }
 }
@@ -386,7 +368,7 @@ static void train_batch(trainer *t, size_t bn, double lr, double mom, uint64_t s
     }
     if (gauss && m->learn_var) {
         /* W h for data and chain rows, before the hidden rows are scaled */
-        pgemm(0, 1, bn + P, nv, nh, 1.0f, t->hh, nh, m->w, nh, 0.0f, t->wh, nv);
+        lt_sgemm_blocks(0, 1, bn + P, nv, nh, 1.0f, t->hh, nh, m->w, nh, 0.0f, t->wh, nv);
     }
 #pragma omp for schedule(static)
     for (size_t i = 0; i < nv; i++) {
@@ -413,7 +395,7 @@ static void train_batch(trainer *t, size_t bn, double lr, double mom, uint64_t s
         float *h = t->hh + r * nh;
         for (size_t j = 0; j < nh; j++) h[j] *= f;
     }
-    pgemm(1, 0, nv, nh, bn + P, 1.0f, t->vv, nv, t->hh, nh, (float)mom, t->vel_w, nh);
+    lt_sgemm_blocks(1, 0, nv, nh, bn + P, 1.0f, t->vv, nv, t->hh, nh, (float)mom, t->vel_w, nh);
     float dec = (float)(lr * o->weight_decay);
 #pragma omp for schedule(static)
     for (size_t i = 0; i < nv; i++) {
@@ -476,7 +458,7 @@ lt_status lt_rbm_train(lt_rbm *m, const lt_rbm_options *o, const float *x, size_
     for (size_t i = 0; i < n; i++) t.perm[i] = i;
     for (size_t e = 0; e < o->epochs; e++) {
         lt_rng g;
-        row_rng(&g, o->seed, (uint64_t)-1, e0 + e);
+        lt_row_rng(&g, o->seed, (uint64_t)-1, e0 + e);
         for (size_t i = n; i > 1; i--) { /* a fresh order each epoch */
             size_t j = (size_t)lt_rng_below(&g, i), tmp = t.perm[i - 1];
             t.perm[i - 1] = t.perm[j], t.perm[j] = tmp;
@@ -588,7 +570,7 @@ lt_status lt_rbm_hidden_probs(const lt_rbm *m, const float *v, size_t n, int thr
         size_t r0 = ch * ROW_CHUNK, rows = r0 + ROW_CHUNK <= n ? ROW_CHUNK : n - r0;
         const float *a = vis_input(m, v + r0 * nv, rows, scr ? scr + r0 * nv : NULL);
         sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, out + r0 * nh, nh);
-        for (size_t t = r0 * nh; t < (r0 + rows) * nh; t++) out[t] = sigmoidf(out[t] + m->c[t % nh]);
+        for (size_t t = r0 * nh; t < (r0 + rows) * nh; t++) out[t] = lt_sigmoidf(out[t] + m->c[t % nh]);
     }
     lt_blas_single_end(blas);
     free(scr);
@@ -605,7 +587,7 @@ lt_status lt_rbm_visible_mean(const lt_rbm *m, const float *h, size_t n, int thr
         sgemm1(0, 1, rows, nv, nh, 1.0f, h + r0 * nh, nh, m->w, nh, 0.0f, out + r0 * nv, nv);
         for (size_t t = r0 * nv; t < (r0 + rows) * nv; t++) {
             float a = out[t] + m->b[t % nv];
-            out[t] = m->visible == LT_RBM_GAUSSIAN ? a : sigmoidf(a);
+            out[t] = m->visible == LT_RBM_GAUSSIAN ? a : lt_sigmoidf(a);
         }
     }
     lt_blas_single_end(blas);
@@ -686,7 +668,7 @@ lt_status lt_rbm_pseudo_likelihood(const lt_rbm *m, const float *v, size_t n, ui
 #pragma omp for schedule(static)
             for (size_t r = 0; r < n; r++) {
                 lt_rng g;
-                row_rng(&g, seed, 0, r);
+                lt_row_rng(&g, seed, 0, r);
                 size_t i = (size_t)lt_rng_below(&g, nv);
                 memcpy(flip, v + r * nv, nv * sizeof(float));
                 flip[i] = 1.0f - flip[i];
@@ -726,15 +708,15 @@ lt_status lt_rbm_reconstruction_error(const lt_rbm *m, const float *v, size_t n,
             sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, h, nh);
             for (size_t r = 0; r < rows; r++) {
                 lt_rng g;
-                row_rng(&g, seed, 1, r0 + r);
-                for (size_t j = 0; j < nh; j++) h[r * nh + j] = uniformf(&g) < sigmoidf(h[r * nh + j] + m->c[j]);
+                lt_row_rng(&g, seed, 1, r0 + r);
+                for (size_t j = 0; j < nh; j++) h[r * nh + j] = lt_uniformf(&g) < lt_sigmoidf(h[r * nh + j] + m->c[j]);
             }
             sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, rec, nv);
             for (size_t r = 0; r < rows; r++) {
                 double e = 0;
                 for (size_t i = 0; i < nv; i++) {
                     float a2 = rec[r * nv + i] + m->b[i];
-                    double d = (double)v[(r0 + r) * nv + i] - (m->visible == LT_RBM_GAUSSIAN ? a2 : sigmoidf(a2));
+                    double d = (double)v[(r0 + r) * nv + i] - (m->visible == LT_RBM_GAUSSIAN ? a2 : lt_sigmoidf(a2));
                     e += d * d;
                 }
                 out[r0 + r] = e;
@@ -773,11 +755,11 @@ lt_status lt_rbm_sample(const lt_rbm *m, size_t n, size_t steps, int mean, uint6
             float *v = out + r0 * nv;
             for (size_t r = 0; r < rows; r++) {
                 lt_rng *g = rng + r0 + r;
-                row_rng(g, seed, 2, r0 + r);
+                lt_row_rng(g, seed, 2, r0 + r);
                 for (size_t i = 0; i < nv; i++) {
                     float mu = m->data_mean[i];
                     v[r * nv + i] = gauss ? mu + expf(0.5f * m->logvar[i]) * (float)lt_rng_normal(g)
-                                          : (uniformf(g) < mu ? 1.0f : 0.0f);
+                                          : (lt_uniformf(g) < mu ? 1.0f : 0.0f);
                 }
             }
             for (size_t s = 0; s < steps; s++) {
@@ -785,7 +767,7 @@ lt_status lt_rbm_sample(const lt_rbm *m, size_t n, size_t steps, int mean, uint6
                 sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, pre, nh);
                 for (size_t r = 0; r < rows; r++)
                     for (size_t j = 0; j < nh; j++)
-                        h[r * nh + j] = uniformf(rng + r0 + r) < sigmoidf(pre[r * nh + j] + m->c[j]) ? 1.0f : 0.0f;
+                        h[r * nh + j] = lt_uniformf(rng + r0 + r) < lt_sigmoidf(pre[r * nh + j] + m->c[j]) ? 1.0f : 0.0f;
                 sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, v, nv);
                 int last = s + 1 == steps;
                 for (size_t r = 0; r < rows; r++) {
@@ -793,7 +775,7 @@ lt_status lt_rbm_sample(const lt_rbm *m, size_t n, size_t steps, int mean, uint6
                     for (size_t i = 0; i < nv; i++) {
                         float x = v[r * nv + i] + m->b[i];
                         if (gauss) v[r * nv + i] = last && mean ? x : x + expf(0.5f * m->logvar[i]) * (float)lt_rng_normal(g);
-                        else v[r * nv + i] = last && mean ? sigmoidf(x) : (uniformf(g) < sigmoidf(x) ? 1.0f : 0.0f);
+                        else v[r * nv + i] = last && mean ? lt_sigmoidf(x) : (lt_uniformf(g) < lt_sigmoidf(x) ? 1.0f : 0.0f);
                     }
                 }
             }
@@ -954,10 +936,10 @@ lt_status lt_rbm_ais(const lt_rbm *m, const lt_ais_options *o, lt_ais_result *re
             size_t r0 = blk * AIS_BLOCK, rows = r0 + AIS_BLOCK <= M ? AIS_BLOCK : M - r0;
             for (size_t r = 0; r < rows; r++) {
                 lt_rng *g = rng + r0 + r;
-                row_rng(g, o->seed, 3, r0 + r);
+                lt_row_rng(g, o->seed, 3, r0 + r);
                 for (size_t i = 0; i < nv; i++)
                     v[r * nv + i] = gauss ? ba[i] + sd[i] * (float)lt_rng_normal(g)
-                                          : (uniformf(g) < sigmoidf(ba[i]) ? 1.0f : 0.0f);
+                                          : (lt_uniformf(g) < lt_sigmoidf(ba[i]) ? 1.0f : 0.0f);
             }
             for (size_t k = 1; k <= K; k++) {
                 double b0 = beta[k - 1], b1 = beta[k];
@@ -989,14 +971,14 @@ lt_status lt_rbm_ais(const lt_rbm *m, const lt_ais_options *o, lt_ais_result *re
                 float fb = (float)b1;
                 for (size_t r = 0; r < rows; r++) {
                     lt_rng *g = rng + r0 + r;
-                    for (size_t j = 0; j < nh; j++) h[r * nh + j] = uniformf(g) < sigmoidf(fb * x[r * nh + j]);
+                    for (size_t j = 0; j < nh; j++) h[r * nh + j] = lt_uniformf(g) < lt_sigmoidf(fb * x[r * nh + j]);
                 }
                 sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, v, nv);
                 for (size_t r = 0; r < rows; r++) {
                     lt_rng *g = rng + r0 + r;
                     for (size_t i = 0; i < nv; i++) {
                         float mu = (1.0f - fb) * ba[i] + fb * (m->b[i] + v[r * nv + i]);
-                        v[r * nv + i] = gauss ? mu + sd[i] * (float)lt_rng_normal(g) : (uniformf(g) < sigmoidf(mu));
+                        v[r * nv + i] = gauss ? mu + sd[i] * (float)lt_rng_normal(g) : (lt_uniformf(g) < lt_sigmoidf(mu));
                     }
                 }
             }

@@ -5,6 +5,8 @@
 
 #include "latent/rbm.h"
 
+#include "latent/rng.h"
+
 #include <math.h>
 
 /* The parameter gradient of the mean log-likelihood of n rows, one array per
@@ -28,5 +30,32 @@ lt_status lt_rbm_grad_exact(const lt_rbm *m, const float *v, size_t n, lt_rbm_gr
 
 /* Numerically safe log(1 + e^x). */
 static inline double lt_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+static inline float lt_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static inline uint64_t lt_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The stream of draws for `row` at step `step` of a computation seeded by
+ * `seed`: a function of the three alone, never of the thread. */
+static inline void lt_row_rng(lt_rng *r, uint64_t seed, uint64_t step, uint64_t row)
+{
+    lt_rng_seed(r, lt_mix64(lt_mix64(lt_mix64(seed + 0x9e3779b97f4a7c15ULL) ^ step) + row));
+}
+
+static inline float lt_uniformf(lt_rng *r) { return (float)(lt_rng_u64_inline(r) >> 40) * 0x1p-24f; }
+
+/* C (M x N) = alpha op(A) op(B) + beta C, row-major (ta, tb: transpose A,
+ * B), as blocks of columns (or of rows when C is narrow) fixed by the shape,
+ * each one single-threaded sgemm. Inside a parallel region the blocks are
+ * shared among the team (an orphaned `omp for`, so every thread must call
+ * it); outside, one thread does them all. The bits do not depend on the
+ * thread count. OpenBLAS must be single-threaded (lt_blas_single_begin). */
+void lt_sgemm_blocks(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                     const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 #endif
