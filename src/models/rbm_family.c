@@ -159,7 +159,7 @@ lt_status lt_rbm_load(const char *path, lt_rbm **out)
 
 /* The binarisation named by --binarize: "none", "stochastic", "threshold"
  * (0.5) or a threshold in (0, 1); written back canonically into `canon`. */
-static lt_status parse_binarize(const char *s, double *thr, int *stoch, char canon[32])
+lt_status lt_bm_lt_rbm_parse_binarize(const char *s, double *thr, int *stoch, char canon[32])
 {
     *thr = -1, *stoch = 0;
     if (!s || strcmp(s, "none") == 0) {
@@ -184,8 +184,8 @@ static lt_status parse_binarize(const char *s, double *thr, int *stoch, char can
 /* The rows of a dataset as float32 for the model: uint8 pixels become
  * value / 255, then the binarisation applies (a threshold: v > t; stochastic:
  * v = 1 with probability v, a stream per row from `seed`). */
-static lt_status prepare(const lt_dataset *D, const char *binarize, uint64_t seed, size_t expect_cols, float **out,
-                         size_t *n_out, size_t *d_out)
+lt_status lt_rbm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed, size_t expect_cols, float **out,
+                       size_t *n_out, size_t *d_out)
 {
     *out = NULL;
     if (!D->x) return lt_fail(LT_ERR_INVALID, "a Boltzmann machine needs numeric rows (CSV, NPY or IDX), not symbols");
@@ -201,7 +201,7 @@ static lt_status prepare(const lt_dataset *D, const char *binarize, uint64_t see
     double thr;
     int stoch;
     char canon[32];
-    LT_CHECK(parse_binarize(binarize, &thr, &stoch, canon));
+    LT_CHECK(lt_bm_lt_rbm_parse_binarize(binarize, &thr, &stoch, canon));
     int ok = 1;
     float *x = lt_malloc(lt_mul_size(n, d, &ok) + 1, sizeof(float));
     if (!x || !ok) {
@@ -267,15 +267,14 @@ static const lt_option_spec rbm_options[] = {
      LT_OPT_SAMPLE},
 };
 
-static uint64_t opt_seed(const lt_kv *opts, size_t n)
+uint64_t lt_rbm_opt_seed(const lt_kv *opts, size_t n)
 {
     size_t s = 0;
     if (lt_kv_size(opts, n, "seed", 0, &s) != LT_OK) lt_clear_error();
     return (uint64_t)s;
 }
 
-static lt_status rbm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, const lt_fit_ctl *ctl, lt_report *rep,
-                         void **out)
+lt_status lt_rbm_options_from_kv(const lt_kv *opts, size_t n_opts, const lt_fit_ctl *ctl, lt_rbm_options *out)
 {
     lt_rbm_options o;
     lt_rbm_options_default(&o);
@@ -285,7 +284,7 @@ static lt_status rbm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
         return lt_fail_prefix(st, "--visible");
     if (o.visible == LT_RBM_GAUSSIAN) o.lr = 0.01;
     double mom = o.momentum;
-    if ((st = lt_kv_size(opts, n_opts, "hidden", 64, &o.n_hidden)) || (st = lt_kv_size(opts, n_opts, "cd", 1, &o.cd_k)) ||
+    if ((st = lt_kv_size(opts, n_opts, "cd", 1, &o.cd_k)) ||
         (st = lt_kv_size(opts, n_opts, "epochs", 10, &o.epochs)) || (st = lt_kv_size(opts, n_opts, "batch", 20, &o.batch)) ||
         (st = lt_kv_real(opts, n_opts, "lr", o.lr, &o.lr)) || (st = lt_kv_real(opts, n_opts, "momentum", mom, &o.momentum)) ||
         (st = lt_kv_real(opts, n_opts, "weight-decay", o.weight_decay, &o.weight_decay)) ||
@@ -293,7 +292,6 @@ static lt_status rbm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
         (st = lt_kv_real(opts, n_opts, "sparsity-cost", o.sparsity_cost, &o.sparsity_cost)) ||
         (st = lt_kv_real(opts, n_opts, "variance", 0, &o.init_var)))
         return st;
-    if (o.n_hidden < 1) return lt_fail(LT_ERR_INVALID, "--hidden: at least one hidden unit");
     if (lt_kv_get(opts, n_opts, "variance") && !(o.init_var > 0))
         return lt_fail(LT_ERR_INVALID, "--variance: must be a positive number");
     if (o.momentum < o.initial_momentum) o.initial_momentum = o.momentum;
@@ -314,6 +312,18 @@ static lt_status rbm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
         o.seed = ctl->seed, o.threads = ctl->threads;
         o.progress = ctl->progress, o.progress_ud = ctl->progress_ud;
     }
+    *out = o;
+    return LT_OK;
+}
+
+static lt_status rbm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, const lt_fit_ctl *ctl, lt_report *rep,
+                         void **out)
+{
+    lt_rbm_options o;
+    lt_status st;
+    LT_CHECK(lt_rbm_options_from_kv(opts, n_opts, ctl, &o));
+    LT_CHECK(lt_kv_size(opts, n_opts, "hidden", 64, &o.n_hidden));
+    if (o.n_hidden < 1) return lt_fail(LT_ERR_INVALID, "--hidden: at least one hidden unit");
     const char *data = ctl && ctl->data_path ? ctl->data_path : "data";
     rbm_model *M = lt_calloc(1, sizeof *M);
     if (!M) return LT_ERR_NOMEM;
@@ -321,8 +331,8 @@ static lt_status rbm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
     size_t n, d;
     double thr;
     int stoch;
-    if ((st = parse_binarize(lt_kv_get(opts, n_opts, "binarize"), &thr, &stoch, M->binarize))) goto fail;
-    if ((st = prepare(D, M->binarize, o.seed, 0, &x, &n, &d))) {
+    if ((st = lt_bm_lt_rbm_parse_binarize(lt_kv_get(opts, n_opts, "binarize"), &thr, &stoch, M->binarize))) goto fail;
+    if ((st = lt_rbm_prepare(D, M->binarize, o.seed, 0, &x, &n, &d))) {
         lt_fail_prefix(st, data);
         goto fail;
     }
@@ -377,7 +387,7 @@ static lt_status rbm_score(const void *impl, const lt_dataset *D, const lt_kv *o
 {
     const rbm_model *M = impl;
     const lt_rbm *m = M->rbm;
-    uint64_t seed = opt_seed(opts, n_opts);
+    uint64_t seed = lt_rbm_opt_seed(opts, n_opts);
     const char *method = lt_kv_get(opts, n_opts, "method");
     if (!method) method = "auto";
     size_t runs, betas;
@@ -391,7 +401,7 @@ static lt_status rbm_score(const void *impl, const lt_dataset *D, const lt_kv *o
     if (strcmp(method, "auto") == 0) method = bits <= 20 ? "exact" : "ais";
     float *x = NULL;
     size_t n, d;
-    LT_CHECK(prepare(D, data_binarize(M, opts, n_opts), seed, m->nv, &x, &n, &d));
+    LT_CHECK(lt_rbm_prepare(D, data_binarize(M, opts, n_opts), seed, m->nv, &x, &n, &d));
     double *lp = logp ? logp : lt_malloc(n, sizeof(double));
     lt_status st = LT_OK;
     if (!lp) {
@@ -462,11 +472,8 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-/* Samples as .csv/.npy rows, or a PNG grid of images. */
-static lt_status rbm_write(const void *impl, const lt_dataset *D, const char *path)
+lt_status lt_rbm_write_samples(const lt_rbm *m, const lt_dataset *D, const char *path)
 {
-    const rbm_model *M = impl;
-    const lt_rbm *m = M->rbm;
     if (!ends_with(path, ".png") && !ends_with(path, ".PNG")) {
         if (lt_format_from_path(path) != LT_FMT_CSV && lt_format_from_path(path) != LT_FMT_NPY)
             return lt_fail(LT_ERR_INVALID, "%s: samples are written as .csv, .npy or .png", path);
@@ -498,6 +505,13 @@ static lt_status rbm_write(const void *impl, const lt_dataset *D, const char *pa
     return st;
 }
 
+/* Samples as .csv/.npy rows, or a PNG grid of images. */
+static lt_status rbm_write(const void *impl, const lt_dataset *D, const char *path)
+{
+    const rbm_model *M = impl;
+    return lt_rbm_write_samples(M->rbm, D, path);
+}
+
 static lt_status rbm_infer(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
                            lt_array **out, char ***columns)
 {
@@ -505,7 +519,7 @@ static lt_status rbm_infer(const void *impl, const lt_dataset *D, const lt_kv *o
     const lt_rbm *m = M->rbm;
     float *x = NULL;
     size_t n, d;
-    LT_CHECK(prepare(D, data_binarize(M, opts, n_opts), opt_seed(opts, n_opts), m->nv, &x, &n, &d));
+    LT_CHECK(lt_rbm_prepare(D, data_binarize(M, opts, n_opts), lt_rbm_opt_seed(opts, n_opts), m->nv, &x, &n, &d));
     lt_array *a = NULL;
     char **names = NULL;
     lt_status st;
@@ -554,7 +568,7 @@ static lt_status rbm_load_impl(const lt_st_file *f, const char *path, void **out
     const char *b = lt_st_meta(f, "binarize");
     double thr;
     int stoch;
-    if (parse_binarize(b ? b : "none", &thr, &stoch, M->binarize)) {
+    if (lt_bm_lt_rbm_parse_binarize(b ? b : "none", &thr, &stoch, M->binarize)) {
         rbm_model_free(M);
         return lt_fail_prefix(LT_ERR_FORMAT, path);
     }

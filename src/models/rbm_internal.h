@@ -58,4 +58,38 @@ static inline float lt_uniformf(lt_rng *r) { return (float)(lt_rng_u64_inline(r)
 void lt_sgemm_blocks(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                      const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
+/* Data for a Boltzmann machine (rbm_family.c, shared by the deep families).
+ * The binarisation named by --binarize: "none", "stochastic", "threshold"
+ * (0.5) or a threshold in (0, 1), written back canonically into `canon`. */
+lt_status lt_bm_parse_binarize(const char *s, double *thr, int *stoch, char canon[32]);
+/* The rows of a dataset as float32 (n x d, owned by the caller): uint8
+ * pixels become value / 255, then the binarisation applies (a threshold:
+ * v > t; stochastic: 1 with probability v, a stream per row from `seed`).
+ * With expect_cols > 0 the width must match (the message names image sizes). */
+lt_status lt_bm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed, size_t expect_cols, float **out,
+                        size_t *n_out, size_t *d_out);
+
+/* ---- shared by the Boltzmann families' command-line glue (rbm_family.c) */
+
+/* --binarize: "none", "stochastic", "threshold" (0.5) or a threshold in
+ * (0, 1); *thr < 0 when none; the canonical text goes into canon. */
+lt_status lt_rbm_parse_binarize(const char *s, double *thr, int *stoch, char canon[32]);
+/* The rows of a dataset as float32 (uint8 pixels / 255), binarised as
+ * `binarize` says (stochastic: a stream per row from `seed`); NaN or
+ * infinity refused by row and column; expect_cols (when not 0) must match
+ * the columns, else LT_ERR_DIM naming the image shape. *out is malloc'ed. */
+lt_status lt_rbm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed, size_t expect_cols, float **out,
+                         size_t *n_out, size_t *d_out);
+/* The training options common to every Boltzmann family (--visible, --cd,
+ * --pcd, --epochs, --batch, --lr, --schedule, --momentum, --weight-decay,
+ * --sparsity, --sparsity-cost, --learn-variance, --variance) with the fit
+ * controls; --hidden is the family's. */
+lt_status lt_rbm_options_from_kv(const lt_kv *opts, size_t n_opts, const lt_fit_ctl *ctl, lt_rbm_options *out);
+/* "seed" of a score/infer call (0 when absent). */
+uint64_t lt_rbm_opt_seed(const lt_kv *opts, size_t n);
+/* Samples drawn with visible layer m written as .csv/.npy rows or a PNG grid
+ * (m's image shape, else a square one; Gaussian units shown around the
+ * data means). */
+lt_status lt_rbm_write_samples(const lt_rbm *m, const lt_dataset *D, const char *path);
+
 #endif
