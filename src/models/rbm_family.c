@@ -241,30 +241,13 @@ lt_status lt_rbm_prepare(const lt_dataset *D, const char *binarize, uint64_t see
 
 static const lt_option_spec rbm_options[] = {
     {"hidden", 0, LT_OPT_INT, "64", "H", "hidden units", LT_OPT_FIT},
-    {"visible", 0, LT_OPT_STRING, "bernoulli", "TYPE", "visible units: bernoulli (values in [0, 1]) or gaussian (real)", LT_OPT_FIT},
-    {"cd", 0, LT_OPT_INT, "1", "K", "Gibbs steps per update (CD-K, or PCD-K with --pcd)", LT_OPT_FIT},
-    {"pcd", 0, LT_OPT_FLAG, NULL, "", "persistent chains (PCD / stochastic maximum likelihood) instead of CD", LT_OPT_FIT},
-    {"epochs", 0, LT_OPT_INT, "10", "N", "passes over the data", LT_OPT_FIT},
-    {"batch", 0, LT_OPT_INT, "20", "B", "mini-batch size", LT_OPT_FIT},
-    {"lr", 0, LT_OPT_REAL, NULL, "R", "learning rate (default 0.1; Gaussian visible units 0.01)", LT_OPT_FIT},
-    {"schedule", 0, LT_OPT_STRING, "constant", "S", "learning rate schedule: constant, or linear (decays to 0)", LT_OPT_FIT},
-    {"momentum", 0, LT_OPT_REAL, NULL, "M", "momentum (0.5 for the first 5 epochs, then M); default 0.9 with CD, 0 with --pcd", LT_OPT_FIT},
-    {"weight-decay", 0, LT_OPT_REAL, "1e-4", "L", "L2 penalty on the weights", LT_OPT_FIT},
-    {"sparsity", 0, LT_OPT_REAL, "0", "P", "target mean activation of the hidden units (0: no sparsity penalty)", LT_OPT_FIT},
-    {"sparsity-cost", 0, LT_OPT_REAL, "0.1", "C", "weight of the sparsity penalty", LT_OPT_FIT},
-    {"learn-variance", 0, LT_OPT_FLAG, NULL, "", "Gaussian units: learn each visible variance", LT_OPT_FIT},
-    {"variance", 0, LT_OPT_REAL, NULL, "S", "Gaussian units: the (initial) variance (default: each feature's data variance)", LT_OPT_FIT},
-    {"binarize", 0, LT_OPT_STRING, NULL, "HOW",
-     "none, stochastic (1 with probability v) or a threshold T (v > T); default none; later commands: the model's",
-     LT_OPT_DATA},
+    LT_BM_TRAIN_OPTIONS,
     {"method", 0, LT_OPT_STRING, "auto", "M",
      "score: exact (enumerate log Z), ais, pseudo (scikit-learn's pseudo-likelihood) or auto (exact when small)",
      LT_OPT_SCORE},
     {"ais-runs", 0, LT_OPT_INT, "100", "R", "score: AIS runs", LT_OPT_SCORE},
     {"ais-betas", 0, LT_OPT_INT, "10000", "K", "score: AIS intermediate distributions", LT_OPT_SCORE},
-    {"gibbs-steps", 0, LT_OPT_INT, "1000", "N", "sample: block Gibbs steps per chain", LT_OPT_SAMPLE},
-    {"mean", 0, LT_OPT_FLAG, NULL, "", "sample: write E[v | h] of the last step instead of a draw (smoother pictures)",
-     LT_OPT_SAMPLE},
+    LT_BM_SAMPLE_OPTIONS,
 };
 
 uint64_t lt_rbm_opt_seed(const lt_kv *opts, size_t n)

@@ -7,6 +7,7 @@
 
 #include "latent/rng.h"
 
+#include <cblas.h>
 #include <math.h>
 
 /* The parameter gradient of the mean log-likelihood of n rows, one array per
@@ -58,6 +59,14 @@ static inline float lt_uniformf(lt_rng *r) { return (float)(lt_rng_u64_inline(r)
 void lt_sgemm_blocks(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                      const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
+/* Single-threaded sgemm (row-major), for work already split by rows. */
+static inline void lt_sgemm1(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                             const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
 /* Data for a Boltzmann machine (rbm_family.c, shared by the deep families).
  * The binarisation named by --binarize: "none", "stochastic", "threshold"
  * (0.5) or a threshold in (0, 1), written back canonically into `canon`. */
@@ -91,5 +100,28 @@ uint64_t lt_rbm_opt_seed(const lt_kv *opts, size_t n);
  * (m's image shape, else a square one; Gaussian units shown around the
  * data means). */
 lt_status lt_rbm_write_samples(const lt_rbm *m, const lt_dataset *D, const char *path);
+
+/* The option specs every Boltzmann family shares (see lt_rbm_options_from_kv). */
+#define LT_BM_TRAIN_OPTIONS \
+    {"visible", 0, LT_OPT_STRING, "bernoulli", "TYPE", "visible units: bernoulli (values in [0, 1]) or gaussian (real)", LT_OPT_FIT}, \
+    {"cd", 0, LT_OPT_INT, "1", "K", "Gibbs steps per update (CD-K, or PCD-K with --pcd)", LT_OPT_FIT}, \
+    {"pcd", 0, LT_OPT_FLAG, NULL, "", "persistent chains (PCD / stochastic maximum likelihood) instead of CD", LT_OPT_FIT}, \
+    {"epochs", 0, LT_OPT_INT, "10", "N", "passes over the data", LT_OPT_FIT}, \
+    {"batch", 0, LT_OPT_INT, "20", "B", "mini-batch size", LT_OPT_FIT}, \
+    {"lr", 0, LT_OPT_REAL, NULL, "R", "learning rate (default 0.1; Gaussian visible units 0.01)", LT_OPT_FIT}, \
+    {"schedule", 0, LT_OPT_STRING, "constant", "S", "learning rate schedule: constant, or linear (decays to 0)", LT_OPT_FIT}, \
+    {"momentum", 0, LT_OPT_REAL, NULL, "M", "momentum (0.5 for the first 5 epochs, then M); default 0.9 with CD, 0 with --pcd", LT_OPT_FIT}, \
+    {"weight-decay", 0, LT_OPT_REAL, "1e-4", "L", "L2 penalty on the weights", LT_OPT_FIT}, \
+    {"sparsity", 0, LT_OPT_REAL, "0", "P", "target mean activation of the hidden units (0: no sparsity penalty)", LT_OPT_FIT}, \
+    {"sparsity-cost", 0, LT_OPT_REAL, "0.1", "C", "weight of the sparsity penalty", LT_OPT_FIT}, \
+    {"learn-variance", 0, LT_OPT_FLAG, NULL, "", "Gaussian units: learn each visible variance", LT_OPT_FIT}, \
+    {"variance", 0, LT_OPT_REAL, NULL, "S", "Gaussian units: the (initial) variance (default: each feature's data variance)", LT_OPT_FIT}, \
+    {"binarize", 0, LT_OPT_STRING, NULL, "HOW", \
+     "none, stochastic (1 with probability v) or a threshold T (v > T); default none; later commands: the model's", \
+     LT_OPT_DATA}
+#define LT_BM_SAMPLE_OPTIONS \
+    {"gibbs-steps", 0, LT_OPT_INT, "1000", "N", "sample: block Gibbs steps per chain", LT_OPT_SAMPLE}, \
+    {"mean", 0, LT_OPT_FLAG, NULL, "", "sample: write E[v | h] of the last step instead of a draw (smoother pictures)", \
+     LT_OPT_SAMPLE}
 
 #endif
