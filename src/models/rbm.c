@@ -78,14 +78,6 @@ void lt_sgemm_blocks(int ta, int tb, size_t M, size_t N, size_t K, float alpha, 
     }
 }
 
-/* Single-threaded sgemm, for work already split by rows. */
-static void sgemm1(int ta, int tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
-                   const float *B, size_t ldb, float beta, float *C, size_t ldc)
-{
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-}
-
 /* The visible rows as the hidden units see them: v / s for Gaussian units
  * (into `scaled`), v itself for Bernoulli ones. */
 static const float *vis_input(const lt_rbm *m, const float *v, size_t rows, float *scaled)
@@ -569,7 +561,7 @@ lt_status lt_rbm_hidden_probs(const lt_rbm *m, const float *v, size_t n, int thr
     for (size_t ch = 0; ch < nc; ch++) {
         size_t r0 = ch * ROW_CHUNK, rows = r0 + ROW_CHUNK <= n ? ROW_CHUNK : n - r0;
         const float *a = vis_input(m, v + r0 * nv, rows, scr ? scr + r0 * nv : NULL);
-        sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, out + r0 * nh, nh);
+        lt_sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, out + r0 * nh, nh);
         for (size_t t = r0 * nh; t < (r0 + rows) * nh; t++) out[t] = lt_sigmoidf(out[t] + m->c[t % nh]);
     }
     lt_blas_single_end(blas);
@@ -584,7 +576,7 @@ lt_status lt_rbm_visible_mean(const lt_rbm *m, const float *h, size_t n, int thr
 #pragma omp parallel for schedule(static) num_threads(lt_threads(threads))
     for (size_t ch = 0; ch < nc; ch++) {
         size_t r0 = ch * ROW_CHUNK, rows = r0 + ROW_CHUNK <= n ? ROW_CHUNK : n - r0;
-        sgemm1(0, 1, rows, nv, nh, 1.0f, h + r0 * nh, nh, m->w, nh, 0.0f, out + r0 * nv, nv);
+        lt_sgemm1(0, 1, rows, nv, nh, 1.0f, h + r0 * nh, nh, m->w, nh, 0.0f, out + r0 * nv, nv);
         for (size_t t = r0 * nv; t < (r0 + rows) * nv; t++) {
             float a = out[t] + m->b[t % nv];
             out[t] = m->visible == LT_RBM_GAUSSIAN ? a : lt_sigmoidf(a);
@@ -599,7 +591,7 @@ static void free_energy_rows(const lt_rbm *m, const float *v, size_t rows, float
 {
     size_t nv = m->nv, nh = m->nh;
     const float *a = vis_input(m, v, rows, scaled);
-    sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, pre, nh);
+    lt_sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, pre, nh);
     for (size_t r = 0; r < rows; r++) {
         double f = 0;
         const float *x = v + r * nv;
@@ -705,13 +697,13 @@ lt_status lt_rbm_reconstruction_error(const lt_rbm *m, const float *v, size_t n,
         for (size_t ch = 0; ch < nc; ch++) {
             size_t r0 = ch * ROW_CHUNK, rows = r0 + ROW_CHUNK <= n ? ROW_CHUNK : n - r0;
             const float *a = vis_input(m, v + r0 * nv, rows, sc);
-            sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, h, nh);
+            lt_sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, h, nh);
             for (size_t r = 0; r < rows; r++) {
                 lt_rng g;
                 lt_row_rng(&g, seed, 1, r0 + r);
                 for (size_t j = 0; j < nh; j++) h[r * nh + j] = lt_uniformf(&g) < lt_sigmoidf(h[r * nh + j] + m->c[j]);
             }
-            sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, rec, nv);
+            lt_sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, rec, nv);
             for (size_t r = 0; r < rows; r++) {
                 double e = 0;
                 for (size_t i = 0; i < nv; i++) {
@@ -764,11 +756,11 @@ lt_status lt_rbm_sample(const lt_rbm *m, size_t n, size_t steps, int mean, uint6
             }
             for (size_t s = 0; s < steps; s++) {
                 const float *a = vis_input(m, v, rows, sc);
-                sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, pre, nh);
+                lt_sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, pre, nh);
                 for (size_t r = 0; r < rows; r++)
                     for (size_t j = 0; j < nh; j++)
                         h[r * nh + j] = lt_uniformf(rng + r0 + r) < lt_sigmoidf(pre[r * nh + j] + m->c[j]) ? 1.0f : 0.0f;
-                sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, v, nv);
+                lt_sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, v, nv);
                 int last = s + 1 == steps;
                 for (size_t r = 0; r < rows; r++) {
                     lt_rng *g = rng + r0 + r;
@@ -876,9 +868,32 @@ void lt_ais_options_default(lt_ais_options *o)
     o->threads = 0;
 }
 
+/* The estimate from the runs' log weights (rbm_internal.h). */
+lt_status lt_ais_summarize(const double *logw, size_t M, size_t K, double log_za, lt_ais_result *res)
+{
+    double mx = -INFINITY;
+    for (size_t r = 0; r < M; r++)
+        if (logw[r] > mx) mx = logw[r];
+    if (!isfinite(mx))
+        return lt_fail(LT_ERR_NUMERIC, "AIS: the importance weights are not finite (is the model's scale sane?)");
+    double s = 0, s2 = 0;
+    for (size_t r = 0; r < M; r++) {
+        double w = exp(logw[r] - mx);
+        s += w, s2 += w * w;
+    }
+    double mean = s / (double)M, var = (s2 / (double)M - mean * mean) * (double)M / (double)(M - 1);
+    if (var < 0) var = 0;
+    res->log_z = log_za + mx + log(mean);
+    res->log_z_stderr = sqrt(var / (double)M) / mean;
+    res->log_z_base = log_za;
+    res->ess = s * s / s2;
+    res->runs = M, res->betas = K;
+    return LT_OK;
+}
+
 /* beta_0 = 0 < ... < beta_K = 1, three linear pieces as Salakhutdinov and
  * Murray (500 in [0, .5], 4,000 in [.5, .9], 10,000 in [.9, 1] of 14,500). */
-static void beta_grid(size_t K, double *beta)
+void lt_ais_beta_grid(size_t K, double *beta)
 {
     size_t k1 = (size_t)llround((double)K / 29.0), k2 = (size_t)llround((double)K * 8.0 / 29.0);
     if (K < 3 || k1 == 0 || k2 == 0 || k1 + k2 >= K) {
@@ -910,7 +925,7 @@ lt_status lt_rbm_ais(const lt_rbm *m, const lt_ais_options *o, lt_ais_result *re
         st = LT_ERR_NOMEM;
         goto done;
     }
-    beta_grid(K, beta);
+    lt_ais_beta_grid(K, beta);
     /* the base model A: visible units alone, with the training data's means */
     double log_za = (double)nh * LN2;
     for (size_t i = 0; i < nv; i++) {
@@ -948,7 +963,7 @@ lt_status lt_rbm_ais(const lt_rbm *m, const lt_ais_options *o, lt_ais_result *re
                     for (size_t t = 0; t < rows * nv; t++) vs[t] = v[t] * is[t % nv];
                     a = vs;
                 }
-                sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, x, nh);
+                lt_sgemm1(0, 0, rows, nh, nv, 1.0f, a, nv, m->w, nh, 0.0f, x, nh);
                 for (size_t r = 0; r < rows; r++) {
                     const float *vr = v + r * nv;
                     double lin = 0, sp = 0;
@@ -973,7 +988,7 @@ lt_status lt_rbm_ais(const lt_rbm *m, const lt_ais_options *o, lt_ais_result *re
                     lt_rng *g = rng + r0 + r;
                     for (size_t j = 0; j < nh; j++) h[r * nh + j] = lt_uniformf(g) < lt_sigmoidf(fb * x[r * nh + j]);
                 }
-                sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, v, nv);
+                lt_sgemm1(0, 1, rows, nv, nh, 1.0f, h, nh, m->w, nh, 0.0f, v, nv);
                 for (size_t r = 0; r < rows; r++) {
                     lt_rng *g = rng + r0 + r;
                     for (size_t i = 0; i < nv; i++) {
@@ -985,25 +1000,7 @@ lt_status lt_rbm_ais(const lt_rbm *m, const lt_ais_options *o, lt_ais_result *re
         }
     }
     lt_blas_single_end(blas);
-    double mx = -INFINITY;
-    for (size_t r = 0; r < M; r++)
-        if (logw[r] > mx) mx = logw[r];
-    if (!isfinite(mx)) {
-        st = lt_fail(LT_ERR_NUMERIC, "AIS: the importance weights are not finite (is the model's scale sane?)");
-        goto done;
-    }
-    double s = 0, s2 = 0;
-    for (size_t r = 0; r < M; r++) {
-        double w = exp(logw[r] - mx);
-        s += w, s2 += w * w;
-    }
-    double mean = s / (double)M, var = (s2 / (double)M - mean * mean) * (double)M / (double)(M - 1);
-    if (var < 0) var = 0;
-    res->log_z = log_za + mx + log(mean);
-    res->log_z_stderr = sqrt(var / (double)M) / mean;
-    res->log_z_base = log_za;
-    res->ess = s * s / s2;
-    res->runs = M, res->betas = K;
+    st = lt_ais_summarize(logw, M, K, log_za, res);
 done:
     free(beta);
     free(logw);

@@ -159,7 +159,7 @@ lt_status lt_rbm_load(const char *path, lt_rbm **out)
 
 /* The binarisation named by --binarize: "none", "stochastic", "threshold"
  * (0.5) or a threshold in (0, 1); written back canonically into `canon`. */
-lt_status lt_bm_lt_rbm_parse_binarize(const char *s, double *thr, int *stoch, char canon[32])
+lt_status lt_bm_parse_binarize(const char *s, double *thr, int *stoch, char canon[32])
 {
     *thr = -1, *stoch = 0;
     if (!s || strcmp(s, "none") == 0) {
@@ -184,7 +184,7 @@ lt_status lt_bm_lt_rbm_parse_binarize(const char *s, double *thr, int *stoch, ch
 /* The rows of a dataset as float32 for the model: uint8 pixels become
  * value / 255, then the binarisation applies (a threshold: v > t; stochastic:
  * v = 1 with probability v, a stream per row from `seed`). */
-lt_status lt_rbm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed, size_t expect_cols, float **out,
+lt_status lt_bm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed, size_t expect_cols, float **out,
                        size_t *n_out, size_t *d_out)
 {
     *out = NULL;
@@ -201,7 +201,7 @@ lt_status lt_rbm_prepare(const lt_dataset *D, const char *binarize, uint64_t see
     double thr;
     int stoch;
     char canon[32];
-    LT_CHECK(lt_bm_lt_rbm_parse_binarize(binarize, &thr, &stoch, canon));
+    LT_CHECK(lt_bm_parse_binarize(binarize, &thr, &stoch, canon));
     int ok = 1;
     float *x = lt_malloc(lt_mul_size(n, d, &ok) + 1, sizeof(float));
     if (!x || !ok) {
@@ -314,8 +314,8 @@ static lt_status rbm_fit(const lt_dataset *D, const lt_kv *opts, size_t n_opts, 
     size_t n, d;
     double thr;
     int stoch;
-    if ((st = lt_bm_lt_rbm_parse_binarize(lt_kv_get(opts, n_opts, "binarize"), &thr, &stoch, M->binarize))) goto fail;
-    if ((st = lt_rbm_prepare(D, M->binarize, o.seed, 0, &x, &n, &d))) {
+    if ((st = lt_bm_parse_binarize(lt_kv_get(opts, n_opts, "binarize"), &thr, &stoch, M->binarize))) goto fail;
+    if ((st = lt_bm_prepare(D, M->binarize, o.seed, 0, &x, &n, &d))) {
         lt_fail_prefix(st, data);
         goto fail;
     }
@@ -384,7 +384,7 @@ static lt_status rbm_score(const void *impl, const lt_dataset *D, const lt_kv *o
     if (strcmp(method, "auto") == 0) method = bits <= 20 ? "exact" : "ais";
     float *x = NULL;
     size_t n, d;
-    LT_CHECK(lt_rbm_prepare(D, data_binarize(M, opts, n_opts), seed, m->nv, &x, &n, &d));
+    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), seed, m->nv, &x, &n, &d));
     double *lp = logp ? logp : lt_malloc(n, sizeof(double));
     lt_status st = LT_OK;
     if (!lp) {
@@ -502,7 +502,7 @@ static lt_status rbm_infer(const void *impl, const lt_dataset *D, const lt_kv *o
     const lt_rbm *m = M->rbm;
     float *x = NULL;
     size_t n, d;
-    LT_CHECK(lt_rbm_prepare(D, data_binarize(M, opts, n_opts), lt_rbm_opt_seed(opts, n_opts), m->nv, &x, &n, &d));
+    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), lt_rbm_opt_seed(opts, n_opts), m->nv, &x, &n, &d));
     lt_array *a = NULL;
     char **names = NULL;
     lt_status st;
@@ -551,7 +551,7 @@ static lt_status rbm_load_impl(const lt_st_file *f, const char *path, void **out
     const char *b = lt_st_meta(f, "binarize");
     double thr;
     int stoch;
-    if (lt_bm_lt_rbm_parse_binarize(b ? b : "none", &thr, &stoch, M->binarize)) {
+    if (lt_bm_parse_binarize(b ? b : "none", &thr, &stoch, M->binarize)) {
         rbm_model_free(M);
         return lt_fail_prefix(LT_ERR_FORMAT, path);
     }

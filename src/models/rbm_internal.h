@@ -67,6 +67,14 @@ static inline void lt_sgemm1(int ta, int tb, size_t M, size_t N, size_t K, float
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
+/* AIS pieces shared by the RBM and the deep models (rbm.c): the inverse
+ * temperatures beta_0 = 0 < .. < beta_K = 1 (K + 1 values, spaced as
+ * Salakhutdinov and Murray), and the estimate from M runs' log weights with
+ * log Z_A of the base model: log Z, its standard error (delta method), the
+ * effective sample size. LT_ERR_NUMERIC when no weight is finite. */
+void lt_ais_beta_grid(size_t K, double *beta);
+lt_status lt_ais_summarize(const double *logw, size_t M, size_t K, double log_za, lt_ais_result *res);
+
 /* Data for a Boltzmann machine (rbm_family.c, shared by the deep families).
  * The binarisation named by --binarize: "none", "stochastic", "threshold"
  * (0.5) or a threshold in (0, 1), written back canonically into `canon`. */
@@ -80,15 +88,6 @@ lt_status lt_bm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed
 
 /* ---- shared by the Boltzmann families' command-line glue (rbm_family.c) */
 
-/* --binarize: "none", "stochastic", "threshold" (0.5) or a threshold in
- * (0, 1); *thr < 0 when none; the canonical text goes into canon. */
-lt_status lt_rbm_parse_binarize(const char *s, double *thr, int *stoch, char canon[32]);
-/* The rows of a dataset as float32 (uint8 pixels / 255), binarised as
- * `binarize` says (stochastic: a stream per row from `seed`); NaN or
- * infinity refused by row and column; expect_cols (when not 0) must match
- * the columns, else LT_ERR_DIM naming the image shape. *out is malloc'ed. */
-lt_status lt_rbm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed, size_t expect_cols, float **out,
-                         size_t *n_out, size_t *d_out);
 /* The training options common to every Boltzmann family (--visible, --cd,
  * --pcd, --epochs, --batch, --lr, --schedule, --momentum, --weight-decay,
  * --sparsity, --sparsity-cost, --learn-variance, --variance) with the fit
