@@ -307,14 +307,16 @@ static void test_bars_and_stripes(void)
     CHECK(n == 1500);
     lt_rbm_options o;
     lt_rbm_options_default(&o);
-    o.n_hidden = 16, o.epochs = 100, o.cd_k = 10, o.seed = 1, o.threads = 2;
+    /* momentum and a constant rate leave the fit wandering (-3.8 to -4.7 nats
+     * over seeds); a rate that decays to zero settles it (-3.6 to -4.0) */
+    o.n_hidden = 16, o.epochs = 100, o.cd_k = 10, o.seed = 1, o.threads = 2, o.schedule = LT_RBM_LR_LINEAR;
     lt_rbm *m;
     CHECK_OK(lt_rbm_fit(&o, x, n, 16, &m));
     if (!m) return;
     /* the best any model can do is log(1/30) = -3.40 nats; a model of
      * independent pixels gets 16 log(1/2) = -11.09 */
     double ll = mean_loglik(m, x, n);
-    CHECK_MSG(ll > -4.5 && ll <= -log(30.0) + 1e-6, "log-likelihood %.4f", ll);
+    CHECK_MSG(ll > -4.2 && ll <= -log(30.0) + 1e-6, "log-likelihood %.4f", ll);
     size_t ns = 2000;
     float *s = malloc(ns * 16 * sizeof(float));
     CHECK_OK(lt_rbm_sample(m, ns, 500, 0, 7, 2, s));
@@ -332,12 +334,14 @@ static void test_bars_and_stripes(void)
     CHECK_NEAR(mean, 0.5, 0.06);
     double agree = 0;
     for (size_t k = 0; k < n; k++) agree += x[k * 16] == x[k * 16 + 1];
-    CHECK_NEAR(ones_row / (double)ns, agree / (double)n, 0.06);
+    /* (independent pixels would agree half the time, 0.23 below the data) */
+    CHECK_NEAR(ones_row / (double)ns, agree / (double)n, 0.1);
     free(s);
     lt_rbm_free(m);
 
     /* PCD (without momentum, as the command line runs it) learns it too */
     o.persistent = 1, o.cd_k = 1, o.momentum = o.initial_momentum = 0, o.lr = 0.05, o.epochs = 60;
+    o.schedule = LT_RBM_LR_CONSTANT;
     CHECK_OK(lt_rbm_fit(&o, x, n, 16, &m));
     if (m) {
         ll = mean_loglik(m, x, n);

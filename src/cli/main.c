@@ -19,7 +19,7 @@ static const char *MAIN_HELP =
     "Latent-variable generative models: fit, score in nats, sample, infer, compare.\n"
     "\n"
     "commands:\n"
-    "  fit FAMILY DATA -o MODEL   fit a model (families: gmm, hmm, lda, rbm, dbn); 'latent fit gmm --help'\n"
+    "  fit FAMILY DATA -o MODEL   fit a model (families: gmm, hmm, lda, rbm, dbn, dbm); 'latent fit gmm --help'\n"
     "  score MODEL DATA           held-out log-likelihood, nats per sample, and its kind\n"
     "  sample MODEL -n N -o OUT   draw samples (.csv, .npy; .txt for symbol sequences; .png for images)\n"
     "  infer MODEL DATA -o OUT    the latents (components, state paths, posteriors, hidden units)\n"

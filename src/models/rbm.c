@@ -89,6 +89,24 @@ static const float *vis_input(const lt_rbm *m, const float *v, size_t rows, floa
     return scaled;
 }
 
+/* Vector expf from glibc's libmvec for the sigmoids (within 4 ulp); the
+ * declaration only adds the SIMD variants to the standard function. Hot
+ * loops are compiled for AVX-512, AVX2 and any x86-64 and the loader picks
+ * one: the choice is per machine, never per thread count. */
+#pragma omp declare simd notinbranch
+extern float expf(float);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LT_NO_CLONES)
+#define LT_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LT_HOT
+#endif
+
+LT_HOT void lt_sigmoid_row(float *x, const float *bias, size_t n)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++) x[j] = 1.0f / (1.0f + expf(-(x[j] + bias[j])));
+}
+
 /* ------------------------------------------------------------ objects */
 
 void lt_rbm_options_default(lt_rbm_options *o)
@@ -261,10 +279,7 @@ static void hidden_step(const lt_rbm *m, const float *vv, float *hh, size_t rows
     size_t nv = m->nv, nh = m->nh;
     lt_sgemm_blocks(0, 0, rows, nh, nv, 1.0f, vv, nv, m->w, nh, 0.0f, hh, nh);
 #pragma omp for schedule(static)
-    for (size_t r = 0; r < rows; r++) {
-        float *h = hh + r * nh;
-        for (size_t j = 0; j < nh; j++) h[j] = lt_sigmoidf(h[j] + m->c[j]);
-    }
+    for (size_t r = 0; r < rows; r++) lt_sigmoid_row(hh + r * nh, m->c, nh);
 }
 
 /* Binary draws hs = [u < p] of rows, a stream per row. */
@@ -299,7 +314,8 @@ static void visible_step(const lt_rbm *m, const float *hs, float *vraw, float *v
                 vs[i] = x * expf(-m->logvar[i]);
             }
         } else {
-            for (size_t i = 0; i < nv; i++) v[i] = lt_uniformf(&g) < lt_sigmoidf(v[i] + m->b[i]) ? 1.0f : 0.0f;
+            lt_sigmoid_row(v, m->b, nv);
+            for (size_t i = 0; i < nv; i++) v[i] = lt_uniformf(&g) < v[i] ? 1.0f : 0.0f;
         }
     }
 }
@@ -320,7 +336,7 @@ static void load_batch(trainer *t, const float *x, const size_t *idx, size_t bn)
 
 /* One update from the bn data rows at the top of the buffers. Called by
  * every thread of the team. `step` keys the random streams. */
-static void train_batch(trainer *t, size_t bn, double lr, double mom, uint64_t step)
+static void train_batch(trainer *t, size_t bn, double lr, double mom, double mom_next, uint64_t step)
 {
     lt_rbm *m = t->m;
     const lt_rbm_options *o = t->o;
@@ -329,15 +345,26 @@ static void train_batch(trainer *t, size_t bn, double lr, double mom, uint64_t s
     int gauss = m->visible == LT_RBM_GAUSSIAN;
     uint64_t seed = o->seed;
 
-    hidden_step(m, t->vv, t->hh, bn); /* positive phase */
-    if (!o->persistent) sample_binary(t->hh, t->hs, bn, nh, seed, step * 4096);
-    else if (!t->started) {
-        /* PCD chains start where the first batch's data puts them */
-        sample_binary(t->hh, t->hs, P < bn ? P : bn, nh, seed, step * 4096);
+    size_t s0 = 0;
+    if (o->persistent && t->started) {
+        /* the chains do not depend on this batch: their first visible step
+         * comes first, and one GEMM gives the data's and the chains' hidden
+         * units (the positive phase and the chains' first hidden step) */
+        visible_step(m, t->hs, vrc, vvc, P, seed, step * 4096 + 1);
+        hidden_step(m, t->vv, t->hh, bn + P);
+        sample_binary(hhc, t->hs, P, nh, seed, step * 4096 + 2);
+        s0 = 1;
+    } else {
+        hidden_step(m, t->vv, t->hh, bn); /* positive phase */
+        if (!o->persistent) sample_binary(t->hh, t->hs, bn, nh, seed, step * 4096);
+        else {
+            /* PCD chains start where the first batch's data puts them */
+            sample_binary(t->hh, t->hs, P < bn ? P : bn, nh, seed, step * 4096);
 #pragma omp single
-        t->started = 1;
+            t->started = 1;
+        }
     }
-    for (size_t s = 0; s < o->cd_k; s++) {
+    for (size_t s = s0; s < o->cd_k; s++) {
         visible_step(m, t->hs, vrc, vvc, P, seed, step * 4096 + 1 + 2 * (s % 2047));
         hidden_step(m, vvc, hhc, P);
         sample_binary(hhc, t->hs, P, nh, seed, step * 4096 + 2 + 2 * (s % 2047));
@@ -380,21 +407,25 @@ static void train_batch(trainer *t, size_t bn, double lr, double mom, uint64_t s
         t->g_b[i] = (a * sd - z * sm) * is;
         t->g_lv[i] = la * sd - lz * sm;
     }
-    /* W: vel = mom vel + lr (vv' D hh), D = diag(1/bn .. , -1/P ..), then decay */
+    /* W: vel = mom vel + lr (vv' D hh - decay W), D = diag(1/bn .., -1/P ..);
+     * vel already holds mom vel (scaled at the end of the last update), so the
+     * GEMM adds to it (beta = 1: no separate pass over vel) */
 #pragma omp for schedule(static)
     for (size_t r = 0; r < bn + P; r++) {
         float f = r < bn ? (float)(lr * sd) : (float)(-lr * sm);
         float *h = t->hh + r * nh;
         for (size_t j = 0; j < nh; j++) h[j] *= f;
     }
-    lt_sgemm_blocks(1, 0, nv, nh, bn + P, 1.0f, t->vv, nv, t->hh, nh, (float)mom, t->vel_w, nh);
-    float dec = (float)(lr * o->weight_decay);
+    lt_sgemm_blocks(1, 0, nv, nh, bn + P, 1.0f, t->vv, nv, t->hh, nh, 1.0f, t->vel_w, nh);
+    float dec = (float)(lr * o->weight_decay), mn = (float)mom_next;
 #pragma omp for schedule(static)
     for (size_t i = 0; i < nv; i++) {
         float *w = m->w + i * nh, *vw = t->vel_w + i * nh;
+#pragma omp simd
         for (size_t j = 0; j < nh; j++) {
-            vw[j] -= dec * w[j];
-            w[j] += vw[j];
+            float v = vw[j] - dec * w[j];
+            w[j] += v;
+            vw[j] = v * mn;
         }
         t->vel_b[i] = (float)(mom * t->vel_b[i] + lr * t->g_b[i]);
         m->b[i] += t->vel_b[i];
@@ -462,8 +493,9 @@ lt_status lt_rbm_train(lt_rbm *m, const lt_rbm_options *o, const float *x, size_
             size_t r0 = bi * t.bmax, bn = r0 + t.bmax <= n ? t.bmax : n - r0;
             size_t done = e * nb + bi;
             double lr = o->schedule == LT_RBM_LR_LINEAR ? o->lr * (1.0 - (double)done / (double)total) : o->lr;
+            double mom_next = bi + 1 < nb ? mom : e0 + e + 1 < o->momentum_epochs ? o->initial_momentum : o->momentum;
             load_batch(&t, x, t.perm + r0, bn);
-            train_batch(&t, bn, lr, mom, ((uint64_t)(e0 + e) << 32) + bi);
+            train_batch(&t, bn, lr, mom, mom_next, ((uint64_t)(e0 + e) << 32) + bi);
         }
         if (!params_finite(m)) {
             st = lt_fail(LT_ERR_NUMERIC,

@@ -50,6 +50,9 @@ static inline void lt_row_rng(lt_rng *r, uint64_t seed, uint64_t step, uint64_t 
 
 static inline float lt_uniformf(lt_rng *r) { return (float)(lt_rng_u64_inline(r) >> 40) * 0x1p-24f; }
 
+/* x[j] = sigmoid(x[j] + bias[j]) for j < n, vectorised (libmvec's expf). */
+void lt_sigmoid_row(float *x, const float *bias, size_t n);
+
 /* C (M x N) = alpha op(A) op(B) + beta C, row-major (ta, tb: transpose A,
  * B), as blocks of columns (or of rows when C is narrow) fixed by the shape,
  * each one single-threaded sgemm. Inside a parallel region the blocks are

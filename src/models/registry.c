@@ -1,4 +1,5 @@
 /* The family registry and the generic verbs over the model table. */
+#include "latent/dbm.h"
 #include "latent/dbn.h"
 #include "latent/gmm.h"
 #include "latent/hmm.h"
@@ -13,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const lt_family *const families[] = {&lt_gmm_family, &lt_hmm_family, &lt_lda_family, &lt_rbm_family, &lt_dbn_family};
+static const lt_family *const families[] = {&lt_gmm_family, &lt_hmm_family, &lt_lda_family, &lt_rbm_family, &lt_dbn_family,
+                                             &lt_dbm_family};
 
 size_t lt_family_count(void) { return sizeof families / sizeof *families; }
 
