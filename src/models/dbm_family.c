@@ -313,12 +313,6 @@ fail:
     return st;
 }
 
-static const char *data_binarize(const dbm_model *M, const lt_kv *opts, size_t n_opts)
-{
-    const char *v = lt_kv_get(opts, n_opts, "binarize");
-    return v ? v : M->binarize;
-}
-
 static lt_status dbm_score(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
                            double *logp, lt_score *sum)
 {
@@ -340,8 +334,8 @@ static lt_status dbm_score(const void *impl, const lt_dataset *D, const lt_kv *o
     for (size_t l = 0; l < m->n_layers; l++) bits[l % 2] += m->sizes[l];
     if (strcmp(method, "auto") == 0) method = (bits[0] < bits[1] ? bits[0] : bits[1]) <= 20 ? "exact" : "ais";
     float *x = NULL;
-    size_t n, d;
-    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), seed, m->sizes[0], &x, &n, &d));
+    size_t n;
+    LT_CHECK(lt_bm_prepare_for(D, opts, n_opts, M->binarize, m->sizes[0], &x, &n));
     double *lp = logp ? logp : lt_malloc(n, sizeof(double));
     if (!lp) {
         free(x);
@@ -419,8 +413,8 @@ static lt_status dbm_infer(const void *impl, const lt_dataset *D, const lt_kv *o
     double damping;
     LT_CHECK(mf_opts(opts, n_opts, &iters, &damping));
     float *x = NULL;
-    size_t n, d;
-    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), lt_rbm_opt_seed(opts, n_opts), m->sizes[0], &x, &n, &d));
+    size_t n;
+    LT_CHECK(lt_bm_prepare_for(D, opts, n_opts, M->binarize, m->sizes[0], &x, &n));
     lt_array *a = NULL;
     char **names = NULL;
     lt_status st;
@@ -468,12 +462,9 @@ static lt_status dbm_load_impl(const lt_st_file *f, const char *path, void **out
         free(M);
         return st;
     }
-    const char *b = lt_st_meta(f, "binarize");
-    double thr;
-    int stoch;
-    if (lt_bm_parse_binarize(b ? b : "none", &thr, &stoch, M->binarize)) {
+    if ((st = lt_bm_meta_binarize(f, path, M->binarize))) {
         dbm_model_free(M);
-        return lt_fail_prefix(LT_ERR_FORMAT, path);
+        return st;
     }
     *out = M;
     return LT_OK;

@@ -359,12 +359,6 @@ fail:
     return st;
 }
 
-static const char *data_binarize(const dbn_model *M, const lt_kv *opts, size_t n_opts)
-{
-    const char *v = lt_kv_get(opts, n_opts, "binarize");
-    return v ? v : M->binarize;
-}
-
 static lt_status dbn_score(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
                            double *logp, lt_score *sum)
 {
@@ -386,8 +380,8 @@ static lt_status dbn_score(const void *impl, const lt_dataset *D, const lt_kv *o
     size_t bits = top->visible == LT_RBM_GAUSSIAN || top->nh <= top->nv ? top->nh : top->nv;
     if (strcmp(method, "auto") == 0) method = bits <= 20 ? "exact" : "ais";
     float *x = NULL;
-    size_t n, d;
-    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), seed, m->rbm[0]->nv, &x, &n, &d));
+    size_t n;
+    LT_CHECK(lt_bm_prepare_for(D, opts, n_opts, M->binarize, m->rbm[0]->nv, &x, &n));
     double *lp = logp ? logp : lt_malloc(n, sizeof(double));
     if (!lp) {
         free(x);
@@ -460,8 +454,8 @@ static lt_status dbn_infer(const void *impl, const lt_dataset *D, const lt_kv *o
     const dbn_model *M = impl;
     const lt_dbn *m = M->dbn;
     float *x = NULL, *h = NULL;
-    size_t n, d;
-    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), lt_rbm_opt_seed(opts, n_opts), m->rbm[0]->nv, &x, &n, &d));
+    size_t n;
+    LT_CHECK(lt_bm_prepare_for(D, opts, n_opts, M->binarize, m->rbm[0]->nv, &x, &n));
     size_t C = m->n_classes, cols = C ? C + 1 : 0, maxh = 0;
     for (size_t l = 0; l < m->n_layers; l++) {
         cols += m->rbm[l]->nh;
@@ -541,12 +535,9 @@ static lt_status dbn_load_impl(const lt_st_file *f, const char *path, void **out
         free(M);
         return st;
     }
-    const char *b = lt_st_meta(f, "binarize");
-    double thr;
-    int stoch;
-    if (lt_bm_parse_binarize(b ? b : "none", &thr, &stoch, M->binarize)) {
+    if ((st = lt_bm_meta_binarize(f, path, M->binarize))) {
         dbn_model_free(M);
-        return lt_fail_prefix(LT_ERR_FORMAT, path);
+        return st;
     }
     *out = M;
     return LT_OK;

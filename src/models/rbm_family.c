@@ -237,6 +237,23 @@ lt_status lt_bm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed
     return LT_OK;
 }
 
+lt_status lt_bm_prepare_for(const lt_dataset *D, const lt_kv *opts, size_t n_opts, const char *model_binarize,
+                            size_t expect_cols, float **out, size_t *n_out)
+{
+    const char *v = lt_kv_get(opts, n_opts, "binarize");
+    size_t d;
+    return lt_bm_prepare(D, v ? v : model_binarize, lt_rbm_opt_seed(opts, n_opts), expect_cols, out, n_out, &d);
+}
+
+lt_status lt_bm_meta_binarize(const lt_st_file *f, const char *path, char canon[32])
+{
+    const char *b = lt_st_meta(f, "binarize");
+    double thr;
+    int stoch;
+    if (lt_bm_parse_binarize(b ? b : "none", &thr, &stoch, canon)) return lt_fail_prefix(LT_ERR_FORMAT, path);
+    return LT_OK;
+}
+
 /* ------------------------------------------------------------ the family */
 
 static const lt_option_spec rbm_options[] = {
@@ -358,13 +375,6 @@ fail:
     return st;
 }
 
-/* The binarisation for a later command: the user's, else the model's. */
-static const char *data_binarize(const rbm_model *M, const lt_kv *opts, size_t n_opts)
-{
-    const char *v = lt_kv_get(opts, n_opts, "binarize");
-    return v ? v : M->binarize;
-}
-
 static lt_status rbm_score(const void *impl, const lt_dataset *D, const lt_kv *opts, size_t n_opts, int threads,
                            double *logp, lt_score *sum)
 {
@@ -383,8 +393,8 @@ static lt_status rbm_score(const void *impl, const lt_dataset *D, const lt_kv *o
     size_t bits = m->visible == LT_RBM_GAUSSIAN || m->nh <= m->nv ? m->nh : m->nv;
     if (strcmp(method, "auto") == 0) method = bits <= 20 ? "exact" : "ais";
     float *x = NULL;
-    size_t n, d;
-    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), seed, m->nv, &x, &n, &d));
+    size_t n;
+    LT_CHECK(lt_bm_prepare_for(D, opts, n_opts, M->binarize, m->nv, &x, &n));
     double *lp = logp ? logp : lt_malloc(n, sizeof(double));
     lt_status st = LT_OK;
     if (!lp) {
@@ -501,8 +511,8 @@ static lt_status rbm_infer(const void *impl, const lt_dataset *D, const lt_kv *o
     const rbm_model *M = impl;
     const lt_rbm *m = M->rbm;
     float *x = NULL;
-    size_t n, d;
-    LT_CHECK(lt_bm_prepare(D, data_binarize(M, opts, n_opts), lt_rbm_opt_seed(opts, n_opts), m->nv, &x, &n, &d));
+    size_t n;
+    LT_CHECK(lt_bm_prepare_for(D, opts, n_opts, M->binarize, m->nv, &x, &n));
     lt_array *a = NULL;
     char **names = NULL;
     lt_status st;
@@ -548,12 +558,9 @@ static lt_status rbm_load_impl(const lt_st_file *f, const char *path, void **out
         free(M);
         return st;
     }
-    const char *b = lt_st_meta(f, "binarize");
-    double thr;
-    int stoch;
-    if (lt_bm_parse_binarize(b ? b : "none", &thr, &stoch, M->binarize)) {
+    if ((st = lt_bm_meta_binarize(f, path, M->binarize))) {
         rbm_model_free(M);
-        return lt_fail_prefix(LT_ERR_FORMAT, path);
+        return st;
     }
     *out = M;
     return LT_OK;

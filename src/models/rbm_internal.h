@@ -91,6 +91,14 @@ lt_status lt_bm_prepare(const lt_dataset *D, const char *binarize, uint64_t seed
 
 /* ---- shared by the Boltzmann families' command-line glue (rbm_family.c) */
 
+/* The rows for score or infer: binarised as the command's --binarize says,
+ * else as the model was (`model_binarize`), stochastic draws from the
+ * command's seed. */
+lt_status lt_bm_prepare_for(const lt_dataset *D, const lt_kv *opts, size_t n_opts, const char *model_binarize,
+                            size_t expect_cols, float **out, size_t *n_out);
+/* The model file's "binarize" metadata (absent: none) into canon; a bad
+ * value is LT_ERR_FORMAT naming the file. */
+lt_status lt_bm_meta_binarize(const lt_st_file *f, const char *path, char canon[32]);
 /* The training options common to every Boltzmann family (--visible, --cd,
  * --pcd, --epochs, --batch, --lr, --schedule, --momentum, --weight-decay,
  * --sparsity, --sparsity-cost, --learn-variance, --variance) with the fit
