@@ -416,16 +416,23 @@ static void train_batch(trainer *t, size_t bn, double lr, double mom, double mom
         float *h = t->hh + r * nh;
         for (size_t j = 0; j < nh; j++) h[j] *= f;
     }
-    lt_sgemm_blocks(1, 0, nv, nh, bn + P, 1.0f, t->vv, nv, t->hh, nh, 1.0f, t->vel_w, nh);
     float dec = (float)(lr * o->weight_decay), mn = (float)mom_next;
+    /* Without momentum (now and next) the velocity is not needed: the GEMM
+     * updates W in place, W = (1 - lr decay) W + lr (vv' D hh), and no pass
+     * over W and its velocity follows (they are larger than the caches). */
+    int direct = mom == 0 && mom_next == 0;
+    if (direct) lt_sgemm_blocks(1, 0, nv, nh, bn + P, 1.0f, t->vv, nv, t->hh, nh, 1.0f - dec, m->w, nh);
+    else lt_sgemm_blocks(1, 0, nv, nh, bn + P, 1.0f, t->vv, nv, t->hh, nh, 1.0f, t->vel_w, nh);
 #pragma omp for schedule(static)
     for (size_t i = 0; i < nv; i++) {
         float *w = m->w + i * nh, *vw = t->vel_w + i * nh;
+        if (!direct) {
 #pragma omp simd
-        for (size_t j = 0; j < nh; j++) {
-            float v = vw[j] - dec * w[j];
-            w[j] += v;
-            vw[j] = v * mn;
+            for (size_t j = 0; j < nh; j++) {
+                float v = vw[j] - dec * w[j];
+                w[j] += v;
+                vw[j] = v * mn;
+            }
         }
         t->vel_b[i] = (float)(mom * t->vel_b[i] + lr * t->g_b[i]);
         m->b[i] += t->vel_b[i];
