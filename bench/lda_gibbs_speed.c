@@ -1,7 +1,9 @@
 /* Throughput of the LDA Gibbs sampler: tokens per second per thread after
- * burn-in, on a synthetic corpus with a Zipf vocabulary.
+ * burn-in, on a synthetic corpus with a Zipf vocabulary, or on a UCI docword
+ * file (bench/run_lda.sh's synthetic corpus).
  *
  *   lda_gibbs_speed [--tokens 5000000] [--vocab 20000] [--doc-len 100]
+ *                   [--docword FILE] [--alpha 0 (5/K)] [--beta 0 (0.01)] [--tag NAME]
  *                   [--k 100,1000] [--threads 1,2] [--mh 1,2]
  *                   [--burn 20] [--sweeps 5] [--seed 1]
  *
@@ -15,12 +17,19 @@
  * pass (log p(w, z), needed only for progress reports) is timed apart.
  *
  * Uses the sampler's step-by-step route (src/models/lda_internal.h) so that
- * burn-in is not timed. Prints one "RESULT key=value ..." line per case.
+ * neither the set-up (the word-major copy of the corpus, the random start)
+ * nor burn-in nor the making of the model at the end is timed: each sweep is
+ * timed alone (wall clock and the process's CPU time, all threads). With
+ * --docword the corpus is read from the file (--tokens, --vocab and
+ * --doc-len are ignored). Prints one "RESULT key=value ..." line per case;
+ * its impl/mode/tag/sec_per_iter/train_* keys are the ones bench/
+ * lda_report.py reads (sec_per_iter: the median sweep, wall clock).
  */
 #include "bench_util.h"
 
 #include <math.h>
 
+#include "latent/corpus.h"
 #include "latent/lda.h"
 #include "latent/rng.h"
 #include "models/lda_internal.h"
@@ -150,6 +159,8 @@ int main(int argc, char **argv)
 {
     size_t n_tokens = 5000000, v = 20000, len = 100, burn = 20, sweeps = 5;
     uint64_t seed = 1;
+    const char *docword = NULL, *tag = "-";
+    double alpha = 0.0, beta = 0.0;
     size_t ks[8] = {100, 1000}, nk = 2, ths[8] = {1, 2}, nth = 2, mhs[8] = {1, 2}, nmh = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *b = argv[i + 1];
@@ -165,6 +176,14 @@ int main(int argc, char **argv)
             sweeps = strtoul(b, NULL, 10);
         else if (!strcmp(a, "--seed"))
             seed = strtoull(b, NULL, 10);
+        else if (!strcmp(a, "--docword"))
+            docword = b;
+        else if (!strcmp(a, "--tag"))
+            tag = b;
+        else if (!strcmp(a, "--alpha"))
+            alpha = strtod(b, NULL);
+        else if (!strcmp(a, "--beta"))
+            beta = strtod(b, NULL);
         else if (!strcmp(a, "--k"))
             nk = parse_list(b, ks, 8);
         else if (!strcmp(a, "--threads"))
@@ -175,8 +194,15 @@ int main(int argc, char **argv)
             bench_die(prog, "unknown option", a);
     }
     if (sweeps < 1 || sweeps > 64 || v < 2 || len < 2) bench_die(prog, "bad sizes", NULL);
+    if (!(alpha >= 0) || !(beta >= 0)) bench_die(prog, "--alpha and --beta must be >= 0", NULL);
     double t0 = bench_now();
-    lt_corpus *c = make_corpus(n_tokens, v, len, seed);
+    lt_corpus *c = NULL;
+    if (docword) {
+        if (lt_corpus_read_docword(docword, NULL, &c) != LT_OK) bench_die(prog, "cannot read", lt_last_error());
+        v = c->n_vocab;
+    } else {
+        c = make_corpus(n_tokens, v, len, seed);
+    }
     fprintf(stderr, "%s: corpus of %zu tokens, %zu documents, %zu words in %.1f s\n", prog, c->n_tokens, c->n_docs, v,
             bench_now() - t0);
     for (size_t ik = 0; ik < nk; ik++)
@@ -185,13 +211,17 @@ int main(int argc, char **argv)
                 lt_lda_options o;
                 lt_lda_options_default(&o);
                 o.k = ks[ik];
+                o.alpha = alpha;
+                o.beta = beta;
                 o.seed = seed;
                 o.threads = (int)ths[it];
                 lda_gibbs_params p;
                 lda_gibbs_params_default(&p);
                 p.mh_steps = (int)mhs[im];
                 lda_gibbs *g = NULL;
+                double tc = bench_now();
                 if (lda_gibbs_create(&o, c, &p, &g) != LT_OK) bench_die(prog, "create", lt_last_error());
+                tc = bench_now() - tc;
                 double tb = bench_now();
                 for (size_t s = 0; s < burn; s++) lda_gibbs_sweep(g);
                 tb = bench_now() - tb;
@@ -206,24 +236,38 @@ int main(int argc, char **argv)
                     cpu[s] = cpu_now() - cs;
                 }
                 double ll1 = lda_gibbs_loglik(g) / (double)c->n_tokens;
-                double cbest = cpu[0];
-                for (size_t s = 1; s < sweeps; s++)
+                double cbest = cpu[0], wmin = times[0], wmax = times[0];
+                for (size_t s = 1; s < sweeps; s++) {
                     if (cpu[s] < cbest) cbest = cpu[s];
+                    if (times[s] < wmin) wmin = times[s];
+                    if (times[s] > wmax) wmax = times[s];
+                }
                 double med = bench_median(times, sweeps), cmed = bench_median(cpu, sweeps);
                 double rate = (double)c->n_tokens / med;
                 size_t bw, bd;
                 lda_gibbs_blocks(g, &bw, &bd);
-                printf("RESULT k=%zu mh=%zu threads=%zu tokens=%zu sec_per_sweep=%.4f tokens_per_s=%.0f "
-                       "tokens_per_s_per_thread=%.0f tokens_per_cpu_s=%.0f tokens_per_cpu_s_best=%.0f burn_sweeps=%zu "
-                       "burn_sec=%.2f loglik_pass_sec=%.4f "
-                       "loglik_after_burn=%.4f loglik_end=%.4f blocks=%zu/%zu\n",
-                       ks[ik], mhs[im], ths[it], c->n_tokens, med, rate, rate / (double)ths[it],
-                       (double)c->n_tokens / cmed, (double)c->n_tokens / cbest, burn, tb, tl, ll0, ll1, bw, bd);
+                fprintf(stderr, "%s: %s k=%zu mh=%zu threads=%zu: %.4f s per sweep (%.4f-%.4f), %.3g tokens/s, %.3g "
+                        "tokens/s per thread, %.3g tokens per CPU-second; log p(w,z) %.5f nats/token after %zu sweeps\n",
+                        prog, tag, ks[ik], mhs[im], ths[it], med, wmin, wmax, rate, rate / (double)ths[it],
+                        (double)c->n_tokens / cmed, ll1, burn + sweeps);
+                printf("RESULT impl=latent-gibbs mode=speed timer=sweep tag=%s k=%zu mh=%zu threads=%zu alpha=%g beta=%g "
+                       "tokens=%zu sec_per_sweep=%.6f sec_per_iter=%.6f sec_per_iter_min=%.6f sec_per_iter_max=%.6f "
+                       "cpu_sec_per_iter=%.6f tokens_per_s=%.0f tokens_per_s_per_thread=%.0f tokens_per_cpu_s=%.0f "
+                       "tokens_per_cpu_s_best=%.0f burn_sweeps=%zu sweeps=%zu create_sec=%.3f burn_sec=%.2f "
+                       "loglik_pass_sec=%.4f loglik_after_burn=%.4f loglik_end=%.4f train_ll=%.8f train_docs=%zu "
+                       "train_tokens=%zu vocab=%zu blocks=%zu/%zu\n",
+                       tag, ks[ik], mhs[im], ths[it], o.alpha, o.beta, c->n_tokens, med, med, wmin, wmax, cmed, rate,
+                       rate / (double)ths[it], (double)c->n_tokens / cmed, (double)c->n_tokens / cbest, burn, sweeps,
+                       tc, tb, tl, ll0, ll1, ll1, c->n_docs, c->n_tokens, v, bw, bd);
                 fflush(stdout);
                 lda_gibbs_free(g);
             }
-    free(c->tokens);
-    free(c->doc_ptr);
-    free(c);
+    if (docword) {
+        lt_corpus_free(c);
+    } else {
+        free(c->tokens);
+        free(c->doc_ptr);
+        free(c);
+    }
     return 0;
 }

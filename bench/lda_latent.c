@@ -4,7 +4,7 @@
  *   lda_latent quality TRAIN.docword TEST.docword --algo gibbs|vb|online-vb --k K
  *              --checkpoints 25,50,100 [--alpha 0.1 --beta 0.01 --threads 2 --seed 0
  *              --particles 20 --eval-seed 0 --batch-size 256 --tau0 64 --kappa 0.7
- *              --score all|last|none --save-topics PREFIX --tag NAME]
+ *              --score all|last|none --save-topics PREFIX --tag NAME --impl NAME]
  *   lda_latent speed TRAIN.docword --algo gibbs --k K [--m1 3 --m2 8 --alpha A --beta B
  *              --threads 2 --seed 0 --tag NAME]
  *   lda_latent check-tokens PREFIX [--min-df 5 --max-df 0.5]
@@ -44,6 +44,10 @@
  * in the chain: the cost of a Metropolis-Hastings step does not depend on
  * the state, but its memory traffic may (bench/lda_gibbs_speed times sweeps
  * after a burn-in through the sampler's internal step-by-step route).
+ * bench/run_lda.sh uses lda_gibbs_speed --docword instead: on its 50M-token
+ * corpus the fixed costs of a whole fit (5-20 s: the word-major copy, the
+ * model made at the end) varied on a shared machine by more than the few
+ * sweeps between m1 and m2, and did not cancel.
  *
  * check-tokens: reads PREFIX_train.txt with latent's tokenizer (min_df 5,
  * max_df 0.5, the built-in stop words, empty documents allowed) and
@@ -169,6 +173,10 @@ static int quality(int argc, char **argv)
     so.seed = bench_arg_size(argc, argv, "--eval-seed", 0);
     so.threads = o.threads;
     const char *tag = bench_arg(argc, argv, "--tag", "-");
+    /* the name in the RESULT lines: latent-ALGO, or another for a variant (other batch size, step sizes) */
+    char impl_def[64];
+    snprintf(impl_def, sizeof impl_def, "latent-%s", lt_lda_algo_name(o.algo));
+    const char *impl = bench_arg(argc, argv, "--impl", impl_def);
     const char *score = bench_arg(argc, argv, "--score", "all");
     const char *save = bench_arg(argc, argv, "--save-topics", NULL);
     if (strcmp(score, "all") != 0 && strcmp(score, "last") != 0 && strcmp(score, "none") != 0)
@@ -184,9 +192,9 @@ static int quality(int argc, char **argv)
         double t;
         o.max_iter = cps[i];
         lt_lda *m = fit(&o, train, &t);
-        printf("RESULT impl=latent-%s mode=quality tag=%s k=%zu threads=%d alpha=%g beta=%g iters=%zu n_iter=%zu "
+        printf("RESULT impl=%s mode=quality tag=%s k=%zu threads=%d alpha=%g beta=%g iters=%zu n_iter=%zu "
                "fit_sec=%.6f",
-               lt_lda_algo_name(o.algo), tag, o.k, o.threads, o.alpha, o.beta, cps[i], m->n_iter, t);
+               impl, tag, o.k, o.threads, o.alpha, o.beta, cps[i], m->n_iter, t);
         if (strcmp(score, "all") == 0 || (strcmp(score, "last") == 0 && i + 1 == ncp)) {
             lt_score sc;
             double t0 = bench_now();

