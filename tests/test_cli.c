@@ -129,6 +129,13 @@ static void test_demo(void)
     CHECK(exists("demo/gmm_iris.png") && exists("demo/gmm_iris.safetensors") && exists("demo/iris.csv"));
     CHECK(run("score demo/gmm_iris.safetensors demo/iris.csv --json") == 0 && strstr(out, "\"n\":150"));
     CHECK(run("demo --out demo --json") == 0 && strstr(out, "\"best_k\":"));
+    /* the RBM section: a model, its samples, and an AIS score of 100 hidden
+     * units that beats independent pixels (both in the JSON) */
+    CHECK(exists("demo/rbm_digits.safetensors") && exists("demo/rbm_digits_samples.png") &&
+          exists("demo/rbm_digits_heldout.png"));
+    const char *a = strstr(out, "\"rbm100_ais_heldout_nats\":"), *b = strstr(out, "\"rbm_independent_pixels_heldout_nats\":");
+    CHECK_MSG(a && b && strtod(strchr(a, ':') + 1, NULL) > strtod(strchr(b, ':') + 1, NULL) + 2, "demo json: %.300s",
+              a ? a : out);
 }
 
 int main(void)
