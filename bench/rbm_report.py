@@ -3,7 +3,9 @@
 bench/RESULTS.md (other sections are left as they are).
 
     /usr/bin/python3 bench/rbm_report.py LOG [--results bench/RESULTS.md]
-        [--commit ABC] [--command "..."] [--data-info FILE.json] [--stdout]
+        [--commit ABC] [--command "..."] [--data-info FILE.json] [--also LOG[=LABEL]] [--ais-from LOG]
+        [--notes FILE.md]
+        [--stdout]
 
 Reads the "RESULT key=value ..." lines the benchmark programs print
 (kind=fit: a timed pair of fits; kind=ais: a model scored by AIS; impl=blas:
@@ -57,6 +59,44 @@ def batch_of(tag):
     return int(m.group(1)) if m else 0
 
 
+def also_table(spec):
+    """A compact summary of another run's log ("LOG" or "LOG=LABEL"): per case
+    and program the median seconds per epoch, the ratios and the load."""
+    path, _, label = spec.partition("=")
+    results, _, _ = bench_report.read_log(path)
+    loads, _ = read_extra(path)
+    fits = [r for r in results if r.get("kind") == "fit" and r.get("round", "").isdigit()]
+    blas = [float(r["gflops"]) for r in results if r.get("impl") == "blas" and r.get("op") == "sgemm"
+            and fits and int(r["threads"]) == int(fits[0]["threads"])]
+    rate = max(blas) if blas else 0.0
+    groups = {}
+    for r in fits:
+        groups.setdefault((r["tag"], r["impl"]), []).append(r)
+    out = ["", "Another run%s (log `%s`; 1-minute load median %s; sgemm %.1f GFLOP/s; %d rounds):" % (
+        " — " + label if label else "", os.path.basename(path),
+        "%.1f" % statistics.median(loads) if loads else "?", rate,
+        max((len(v) for v in groups.values()), default=0)), ""]
+    out.append("| case | implementation | s / epoch (min–max) | sklearn f32 / this | epoch / bound | held-out pseudo-lik. |")
+    out.append("|---|---|---|---|---|---|")
+    cases = []
+    for tag, _ in groups:
+        if tag not in cases:
+            cases.append(tag)
+    for tag in cases:
+        impls = sorted((i for (c, i) in groups if c == tag), key=lambda i: ORDER.get(i, 9))
+        med = {i: statistics.median(float(r["sec_per_epoch"]) for r in groups[(tag, i)]) for i in impls}
+        for impl in impls:
+            rs = groups[(tag, impl)]
+            spe = [float(r["sec_per_epoch"]) for r in rs]
+            bound = float(rs[0]["flops_per_epoch"]) / (rate * 1e9) if rate else 0.0
+            out.append("| %s (E %s/%s) | %s | %s (%s–%s) | %s | %s | %.2f |" % (
+                tag, rs[0]["e1"], rs[0]["e2"], NAMES.get(impl, impl), fmt_time(med[impl]), fmt_time(min(spe)),
+                fmt_time(max(spe)), "%.2f" % (med["sklearn"] / med[impl]) if "sklearn" in med and med[impl] > 0
+                else "–", "%.2f×" % (med[impl] / bound) if bound > 0 and med[impl] > 0 else "–",
+                statistics.median(float(r["pl_test"]) for r in rs)))
+    return out
+
+
 def section(results, failures, a):
     blas = [r for r in results if r.get("impl") == "blas"]
     fits = [r for r in results if r.get("kind") == "fit" and r.get("round", "").isdigit()]
@@ -100,6 +140,10 @@ def section(results, failures, a):
     for u in uptimes:
         out.append("- `uptime` at the %s" % re.sub(r"^(start|end)\s+", r"\1: ", u))
     out.append("- Raw log: `%s`" % os.path.relpath(a.log, os.path.dirname(os.path.abspath(a.results))))
+    if a.ais_from:
+        out.append("- The AIS log-likelihoods and the CD-25 row come from another run, `%s` (its round-1 models, "
+                   "trained by the programs of that run)" % os.path.relpath(
+                       a.ais_from, os.path.dirname(os.path.abspath(a.results))))
     if sgemm:
         out.append("- BLAS rate (bench/blas_rate, n = 2048, best of the rounds): " + "; ".join(
             "%d thread%s sgemm %.1f GFLOP/s" % (k, "" if k == 1 else "s", sgemm[k]) for k in sorted(sgemm)))
@@ -293,6 +337,12 @@ def section(results, failures, a):
         out.append("- Warning: " + n_)
     for f_ in failures:
         out.append("- Failed run: `%s`" % f_)
+    for spec in a.also:
+        out.extend(also_table(spec))
+    if a.notes:
+        with open(a.notes) as f:
+            out.append("")
+            out.append(f.read().rstrip("\n"))
     out.append("")
     return "\n".join(out) + "\n"
 
@@ -306,9 +356,22 @@ def main():
     ap.add_argument("--data-info", default="")
     ap.add_argument("--ref-sgemm", type=float, default=178.0,
                     help="the quiet machine's sgemm GFLOP/s at 2 threads (/work/shared/BENCHMARKS.md); 0: not shown")
+    ap.add_argument("--also", action="append", default=[], metavar="LOG[=LABEL]",
+                    help="add a compact table of another run's log (repeatable)")
+    ap.add_argument("--ais-from", default="", metavar="LOG",
+                    help="take the AIS scores and the CD-25 row from another run's log (its models)")
+    ap.add_argument("--notes", default="", help="a markdown file appended to the section (e.g. a profile)")
     ap.add_argument("--stdout", action="store_true", help="print the section instead of writing RESULTS.md")
     a = ap.parse_args()
     results, failures, _ = bench_report.read_log(a.log)
+    if a.ais_from:
+        # AIS scores and the CD-25 fit of another run (its models), when this
+        # run scored nothing: RESULT kind=ais lines and the cd25 fit
+        extra, _, _ = bench_report.read_log(a.ais_from)
+        have_ais = {(r["tag"], r["impl"]) for r in results if r.get("kind") == "ais"}
+        have_cd25 = any(r.get("round") == "cd25" and r.get("kind") == "fit" for r in results)
+        results += [r for r in extra if (r.get("kind") == "ais" and (r["tag"], r["impl"]) not in have_ais)
+                    or (r.get("kind") == "fit" and r.get("round") == "cd25" and not have_cd25)]
     if not any(r.get("kind") == "fit" for r in results):
         sys.exit("rbm_report: no RESULT kind=fit lines in %s" % a.log)
     new = section(results, failures, a)
