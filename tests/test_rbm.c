@@ -448,6 +448,83 @@ static void test_threads_and_files(void)
     free(x);
 }
 
+/* The largest |a - b| over two models' parameters. */
+static double max_param_diff(const lt_rbm *a, const lt_rbm *b)
+{
+    double d = 0;
+    for (size_t t = 0; t < a->nv * a->nh; t++) d = fmax(d, fabs((double)a->w[t] - b->w[t]));
+    for (size_t i = 0; i < a->nv; i++) d = fmax(d, fabs((double)a->b[i] - b->b[i]));
+    for (size_t j = 0; j < a->nh; j++) d = fmax(d, fabs((double)a->c[j] - b->c[j]));
+    return d;
+}
+
+/* On binary data the trainer computes the products with visible rows from
+ * their on-bits (rbm_sparse.c). It must make the update the GEMM path
+ * makes, with the same draws: after training from the same start the two
+ * models agree to float rounding, for CD and PCD, with and without momentum
+ * and weight decay, the sparsity target, hidden layers below, at and above
+ * the kernels' 128-column chunks and split into blocks among threads, a
+ * last batch smaller than the others, and 1 to 3 threads. */
+static void test_sparse_path_matches_gemm(void)
+{
+    struct {
+        size_t nv, nh, n, batch, k;
+        int pcd, threads;
+        double mom, decay, sparsity;
+    } cases[] = {
+        {100, 70, 300, 50, 1, 0, 2, 0.0, 0.0, 0.0},   {100, 70, 300, 50, 2, 0, 3, 0.9, 1e-3, 0.1},
+        {37, 150, 230, 40, 1, 1, 2, 0.0, 0.0, 0.0},   {37, 150, 230, 40, 3, 1, 1, 0.5, 1e-3, 0.0},
+        {200, 129, 120, 32, 1, 1, 2, 0.0, 2e-3, 0.05}, {16, 5, 64, 7, 1, 0, 2, 0.9, 0.0, 0.0},
+        /* two and three blocks of hidden units (LT_RBM_HBLOCK), split among threads */
+        {60, 300, 100, 25, 1, 1, 2, 0.0, 0.0, 0.0},   {50, 520, 80, 16, 2, 0, 3, 0.9, 1e-3, 0.0},
+        {50, 520, 80, 16, 1, 1, 2, 0.0, 1e-3, 0.1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t nv = cases[c].nv, nh = cases[c].nh, n = cases[c].n;
+        lt_rbm *ref = random_rbm(nv, 12, LT_RBM_BERNOULLI, 1.5, 0.5, 20 + c);
+        float *x = malloc(n * nv * sizeof(float));
+        CHECK_OK(lt_rbm_sample(ref, n, 20, 0, 5 + c, 2, x));
+        lt_rbm_options o;
+        lt_rbm_options_default(&o);
+        o.n_hidden = nh, o.epochs = 0, o.seed = 40 + c, o.batch = cases[c].batch, o.cd_k = cases[c].k;
+        o.persistent = cases[c].pcd, o.threads = cases[c].threads, o.lr = 0.05;
+        o.momentum = o.initial_momentum = cases[c].mom, o.weight_decay = cases[c].decay;
+        o.sparsity_target = cases[c].sparsity, o.init_std = 0.1;
+        lt_rbm *a, *b, *start;
+        CHECK_OK(lt_rbm_fit(&o, x, n, nv, &start)); /* initialised, not trained */
+        CHECK_OK(lt_rbm_copy(start, &a));
+        CHECK_OK(lt_rbm_copy(start, &b));
+        o.epochs = 2;
+        CHECK_OK(lt_rbm_train_path(a, &o, x, n, LT_RBM_PATH_GEMM));
+        CHECK_OK(lt_rbm_train_path(b, &o, x, n, LT_RBM_PATH_SPARSE));
+        /* training moved the parameters by far more than the paths differ */
+        double moved = max_param_diff(a, start), apart = max_param_diff(a, b);
+        CHECK_MSG(moved > 0.02, "case %zu: training moved the parameters by only %g", c, moved);
+        CHECK_MSG(apart < 2e-6, "case %zu: the sparse and GEMM paths differ by %g (training moved %g)", c, apart,
+                  moved);
+        /* the sparse path's bits do not depend on the thread count */
+        lt_rbm *b1;
+        CHECK_OK(lt_rbm_copy(start, &b1));
+        o.threads = cases[c].threads == 1 ? 2 : 1;
+        CHECK_OK(lt_rbm_train_path(b1, &o, x, n, LT_RBM_PATH_SPARSE));
+        CHECK_MSG(same_model(b, b1), "case %zu: the sparse path differs between %d and %d threads", c,
+                  cases[c].threads, o.threads);
+        lt_rbm_free(b1);
+        lt_rbm_free(start), lt_rbm_free(a), lt_rbm_free(b), lt_rbm_free(ref);
+        free(x);
+    }
+    /* real-valued data in [0, 1] cannot take the sparse path */
+    lt_rbm *m;
+    CHECK_OK(lt_rbm_create(4, 3, LT_RBM_BERNOULLI, &m));
+    float half[8] = {0.5f, 0, 1, 0, 1, 1, 0, 0};
+    lt_rbm_options o;
+    lt_rbm_options_default(&o);
+    o.epochs = 1, o.batch = 2;
+    CHECK(lt_rbm_train_path(m, &o, half, 2, LT_RBM_PATH_SPARSE) == LT_ERR_INVALID);
+    CHECK_OK(lt_rbm_train_path(m, &o, half, 2, LT_RBM_PATH_AUTO));
+    lt_rbm_free(m);
+}
+
 static void test_bad_input(void)
 {
     lt_rbm_options o;
@@ -497,6 +574,7 @@ int main(void)
     RUN(test_bars_and_stripes);
     RUN(test_training_raises_heldout_ais);
     RUN(test_threads_and_files);
+    RUN(test_sparse_path_matches_gemm);
     RUN(test_bad_input);
     return lt_test_done();
 }

@@ -16,7 +16,12 @@
  * rows' hidden probabilities negated and scaled). Every GEMM is cut into
  * column (or row) blocks fixed by its shape and run as one single-threaded
  * sgemm per block, so the bits do not depend on the thread count; every row
- * of random draws has its own stream, keyed by (seed, step, row).
+ * of random draws has its own stream, keyed by (seed, step, row), and rows
+ * of hidden draws one per block of LT_RBM_HBLOCK units.
+ *
+ * Binary data with Bernoulli visible units train by rbm_sparse.c instead:
+ * the same update and the same draws, the products with the (binary)
+ * visible rows computed from their on-bits.
  */
 #include "rbm_internal.h"
 
@@ -282,15 +287,20 @@ static void hidden_step(const lt_rbm *m, const float *vv, float *hh, size_t rows
     for (size_t r = 0; r < rows; r++) lt_sigmoid_row(hh + r * nh, m->c, nh);
 }
 
-/* Binary draws hs = [u < p] of rows, a stream per row. */
+/* Binary draws hs = [u < p] of rows of hidden units, a stream per row and
+ * block of LT_RBM_HBLOCK units (the sparse trainer's split). */
 static void sample_binary(const float *p, float *s, size_t rows, size_t cols, uint64_t seed, uint64_t step)
 {
+    size_t nb = lt_rbm_hblocks(cols);
 #pragma omp for schedule(static)
-    for (size_t r = 0; r < rows; r++) {
-        lt_rng g;
-        lt_row_rng(&g, seed, step, r);
-        for (size_t j = 0; j < cols; j++) s[r * cols + j] = lt_uniformf(&g) < p[r * cols + j] ? 1.0f : 0.0f;
-    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t blk = 0; blk < nb; blk++) {
+            lt_rng g;
+            lt_row_rng(&g, seed, step, r * nb + blk);
+            size_t j1 = (blk + 1) * LT_RBM_HBLOCK < cols ? (blk + 1) * LT_RBM_HBLOCK : cols;
+            for (size_t j = blk * LT_RBM_HBLOCK; j < j1; j++)
+                s[r * cols + j] = lt_uniformf(&g) < p[r * cols + j] ? 1.0f : 0.0f;
+        }
 }
 
 /* Visible draws given hidden states hs (rows x nh): vraw ~ p(v | h), and
@@ -476,12 +486,28 @@ static lt_status check_options(const lt_rbm_options *o)
 
 lt_status lt_rbm_train(lt_rbm *m, const lt_rbm_options *o, const float *x, size_t n)
 {
+    return lt_rbm_train_path(m, o, x, n, LT_RBM_PATH_AUTO);
+}
+
+lt_status lt_rbm_train_path(lt_rbm *m, const lt_rbm_options *o, const float *x, size_t n, int path)
+{
     if (n == 0) return lt_fail(LT_ERR_INVALID, "no samples to train on");
     LT_CHECK(check_options(o));
     LT_CHECK(check_data(m, x, n));
+    int threads = lt_threads(o->threads);
+    lt_rbm_sparse *sp = NULL;
+    if (path != LT_RBM_PATH_GEMM && lt_rbm_sparse_applies(m, x, n)) {
+        LT_CHECK(lt_rbm_sparse_new(m, o, o->batch < n ? o->batch : n, threads, &sp));
+    } else if (path == LT_RBM_PATH_SPARSE) {
+        return lt_fail(LT_ERR_INVALID, "the sparse training path needs Bernoulli visible units and binary data");
+    }
     trainer t;
-    LT_CHECK(trainer_init(&t, m, o, n));
-    int threads = lt_threads(o->threads), blas = lt_blas_single_begin();
+    lt_status st0 = trainer_init(&t, m, o, n);
+    if (st0) {
+        lt_rbm_sparse_free(sp);
+        return st0;
+    }
+    int blas = lt_blas_single_begin();
     lt_status st = LT_OK;
     size_t nb = (n + t.bmax - 1) / t.bmax, total = o->epochs * nb;
     size_t e0 = m->epochs;
@@ -501,9 +527,15 @@ lt_status lt_rbm_train(lt_rbm *m, const lt_rbm_options *o, const float *x, size_
             size_t done = e * nb + bi;
             double lr = o->schedule == LT_RBM_LR_LINEAR ? o->lr * (1.0 - (double)done / (double)total) : o->lr;
             double mom_next = bi + 1 < nb ? mom : e0 + e + 1 < o->momentum_epochs ? o->initial_momentum : o->momentum;
-            load_batch(&t, x, t.perm + r0, bn);
-            train_batch(&t, bn, lr, mom, mom_next, ((uint64_t)(e0 + e) << 32) + bi);
+            uint64_t step = ((uint64_t)(e0 + e) << 32) + bi;
+            if (sp) {
+                lt_rbm_sparse_batch(sp, m, o, x, t.perm + r0, bn, lr, mom, mom_next, step);
+            } else {
+                load_batch(&t, x, t.perm + r0, bn);
+                train_batch(&t, bn, lr, mom, mom_next, step);
+            }
         }
+        if (sp) lt_rbm_sparse_sync(sp, m);
         if (!params_finite(m)) {
             st = lt_fail(LT_ERR_NUMERIC,
                          "training diverged in epoch %zu (the parameters are no longer finite); "
@@ -536,6 +568,7 @@ lt_status lt_rbm_train(lt_rbm *m, const lt_rbm_options *o, const float *x, size_
         m->lr = o->lr, m->seed = o->seed;
     }
     trainer_free(&t);
+    lt_rbm_sparse_free(sp);
     return st;
 }
 

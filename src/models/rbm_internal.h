@@ -50,6 +50,12 @@ static inline void lt_row_rng(lt_rng *r, uint64_t seed, uint64_t step, uint64_t 
 
 static inline float lt_uniformf(lt_rng *r) { return (float)(lt_rng_u64_inline(r) >> 40) * 0x1p-24f; }
 
+/* Draws of hidden units come in blocks of LT_RBM_HBLOCK units, each block of
+ * each row with its own stream keyed by (step, row * blocks + block): the
+ * sparse trainer splits the hidden units among threads by these blocks. */
+#define LT_RBM_HBLOCK 256
+static inline size_t lt_rbm_hblocks(size_t nh) { return (nh + LT_RBM_HBLOCK - 1) / LT_RBM_HBLOCK; }
+
 /* x[j] = sigmoid(x[j] + bias[j]) for j < n, vectorised (libmvec's expf). */
 void lt_sigmoid_row(float *x, const float *bias, size_t n);
 
@@ -69,6 +75,27 @@ static inline void lt_sgemm1(int ta, int tb, size_t M, size_t N, size_t K, float
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
+
+/* Training on binary data (rbm_sparse.c): with Bernoulli visible units and
+ * every value of x 0 or 1, the trainer computes the products with visible
+ * rows from their on-bits (the same update as the GEMM path, the same
+ * random draws). lt_rbm_sparse_batch is called by every thread of the team
+ * (`threads` of them at most; thread 0 always), like the GEMM path's batch. */
+typedef struct lt_rbm_sparse lt_rbm_sparse;
+int lt_rbm_sparse_applies(const lt_rbm *m, const float *x, size_t n);
+lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, size_t bmax, int threads, lt_rbm_sparse **out);
+void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, const float *x, const size_t *idx,
+                         size_t bn, double lr, double mom, double mom_next, uint64_t step);
+/* After a parallel region of batches: the visible biases back into m (the
+ * threads keep their own copies while training). */
+void lt_rbm_sparse_sync(lt_rbm_sparse *s, lt_rbm *m);
+void lt_rbm_sparse_free(lt_rbm_sparse *s);
+
+/* lt_rbm_train with the path chosen: LT_RBM_PATH_AUTO (the sparse path when
+ * it applies), or one of them forced (the sparse one refused with
+ * LT_ERR_INVALID when the data are not binary). For tests. */
+enum { LT_RBM_PATH_AUTO = 0, LT_RBM_PATH_GEMM, LT_RBM_PATH_SPARSE };
+lt_status lt_rbm_train_path(lt_rbm *m, const lt_rbm_options *o, const float *x, size_t n, int path);
 
 /* AIS pieces shared by the RBM and the deep models (rbm.c): the inverse
  * temperatures beta_0 = 0 < .. < beta_K = 1 (K + 1 values, spaced as

@@ -1,0 +1,614 @@
+/* RBM training on binary data: the same CD-k / PCD update as the GEMM path
+ * of rbm.c, computed from the visible rows' on-bits.
+ *
+ * With Bernoulli visible units and data in {0, 1} every visible row the
+ * trainer meets is binary: the data rows, and the chains' visible draws. A
+ * product with a binary row is a sum of the rows of W it selects, so
+ *
+ *   hidden input   v W          = sum over on-bits i of W[i, :]
+ *   weight update  v' h (a row) : W[i, :] += f * h for each row with v_i on
+ *
+ * cost nnz(v) * nh instead of nv * nh. On binarised MNIST (13% of the pixels
+ * on) that is about a seventh of the work of those products. Only the
+ * chains' visible step, W h with h binary but dense, remains a full product
+ * (its own kernel: tiles of four chain rows against four rows of W).
+ *
+ * Threads split the hidden units, in blocks of LT_RBM_HBLOCK (fixed by the
+ * size alone): a thread owns the columns of W, c, the hidden probabilities
+ * and the hidden draws of its blocks, so its share of W stays in its own
+ * cache from one mini-batch to the next. The visible step needs every
+ * block: each block writes its part of W h for every chain row, and after
+ * one barrier every thread adds the parts in block order and draws the
+ * chains' visible rows itself (the same draws on every thread; the data
+ * rows' bits are read by every thread too). So a mini-batch costs one
+ * barrier per Gibbs step, and the visible biases, which every thread needs
+ * at once, are kept by each thread in its own copy, updated alike.
+ *
+ * The random draws are those of the GEMM path: the same streams keyed by
+ * (seed, step, row) for visible rows and (seed, step, row and block) for
+ * hidden ones, drawn in the same order, so both paths follow the same chain
+ * up to float rounding (tests/test_rbm.c compares them). Nothing depends on
+ * which thread does a block, or on how many threads there are.
+ */
+#include "rbm_internal.h"
+
+#include "internal.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LT_NO_CLONES)
+#define LT_X86 1
+#include <immintrin.h>
+#define LT_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#define LT_AVX512 __attribute__((target("avx512f")))
+#else
+#define LT_X86 0
+#define LT_HOT
+#endif
+
+#define CHUNK 128 /* columns of W updated together (a chunk of h0 and h1 stays in L1) */
+
+/* What each thread keeps to itself. */
+typedef struct thread_state {
+    uint8_t *m0, *m1;    /* bmax x nv, P x nv: the data rows' and the chains' visible bits */
+    uint32_t *nz0, *nz1; /* the same as lists of on-bits (rows of nv entries) */
+    size_t *c0, *c1;     /* the lists' lengths */
+    float *pre;          /* nv: a chain's visible probabilities */
+    float *b, *vel_b;    /* nv: the visible biases and their velocity (every thread's alike) */
+    uint32_t *lists;     /* nv x (bmax + P): per visible unit, the data then chain rows that have it on */
+    uint32_t *n01;       /* nv x 2: how many of each */
+    float *g;            /* nh: a row's update (the portable kernel) */
+    uint64_t gibbs;      /* Gibbs steps taken (the parity of the shared parts) */
+    int started;         /* PCD chains initialised */
+} thread_state;
+
+struct lt_rbm_sparse {
+    size_t nv, nh, hp, bmax, P, nb; /* hp: the padded row length of h buffers; nb: hidden blocks */
+    int persistent, avx512, threads;
+    float *h0, *h1, *hs; /* bmax x hp, P x hp, P x hp: p(h | v) of the data rows, of the chains; their draws */
+    float *part;         /* 2 x nb x P x nv: the chains' visible inputs, block by block, two generations */
+    float *vel_w, *vel_c, *q;
+    thread_state *ts;
+};
+
+static void thread_state_free(thread_state *t)
+{
+    free(t->m0), free(t->m1), free(t->nz0), free(t->nz1), free(t->c0), free(t->c1), free(t->pre), free(t->b);
+    free(t->vel_b), free(t->lists), free(t->n01), free(t->g);
+}
+
+void lt_rbm_sparse_free(lt_rbm_sparse *s)
+{
+    if (!s) return;
+    if (s->ts)
+        for (int t = 0; t < s->threads; t++) thread_state_free(&s->ts[t]);
+    free(s->ts);
+    free(s->h0), free(s->h1), free(s->hs), free(s->part), free(s->vel_w), free(s->vel_c), free(s->q);
+    free(s);
+}
+
+int lt_rbm_sparse_applies(const lt_rbm *m, const float *x, size_t n)
+{
+    if (m->visible != LT_RBM_BERNOULLI) return 0;
+    for (size_t t = 0; t < n * m->nv; t++)
+        if (x[t] != 0.0f && x[t] != 1.0f) return 0;
+    return 1;
+}
+
+lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, size_t bmax, int threads, lt_rbm_sparse **out)
+{
+    *out = NULL;
+    lt_rbm_sparse *s = lt_calloc(1, sizeof *s);
+    if (!s) return LT_ERR_NOMEM;
+    size_t nv = m->nv, nh = m->nh, P = bmax, hp = (nh + 15) / 16 * 16;
+    s->nv = nv, s->nh = nh, s->hp = hp, s->bmax = bmax, s->P = P, s->nb = lt_rbm_hblocks(nh);
+    s->persistent = o->persistent, s->threads = threads < 1 ? 1 : threads;
+#if LT_X86
+    s->avx512 = __builtin_cpu_supports("avx512f");
+#endif
+    s->h0 = lt_calloc(bmax * hp + CHUNK, sizeof(float)); /* CHUNK to spare: see chunk_update_512 */
+    s->h1 = lt_calloc(P * hp + CHUNK, sizeof(float));
+    s->hs = lt_calloc(P * hp, sizeof(float));
+    s->part = lt_malloc(2 * s->nb * P * nv, sizeof(float));
+    s->vel_w = lt_calloc(nv * nh, sizeof(float));
+    s->vel_c = lt_calloc(nh, sizeof(float));
+    s->q = lt_malloc(nh, sizeof(float));
+    s->ts = lt_calloc((size_t)s->threads, sizeof(thread_state));
+    int ok = s->h0 && s->h1 && s->hs && s->part && s->vel_w && s->vel_c && s->q && s->ts;
+    for (int t = 0; ok && t < s->threads; t++) {
+        thread_state *T = &s->ts[t];
+        T->m0 = lt_malloc(bmax * nv, 1);
+        T->m1 = lt_malloc(P * nv, 1);
+        T->nz0 = lt_malloc(bmax * nv, sizeof(uint32_t));
+        T->nz1 = lt_malloc(P * nv, sizeof(uint32_t));
+        T->c0 = lt_calloc(bmax, sizeof(size_t));
+        T->c1 = lt_calloc(P, sizeof(size_t));
+        T->pre = lt_malloc(nv, sizeof(float));
+        T->b = lt_malloc(nv, sizeof(float));
+        T->vel_b = lt_calloc(nv, sizeof(float));
+        T->lists = lt_malloc(nv * (bmax + P), sizeof(uint32_t));
+        T->n01 = lt_malloc(2 * nv, sizeof(uint32_t));
+        T->g = lt_malloc(nh, sizeof(float));
+        ok = T->m0 && T->m1 && T->nz0 && T->nz1 && T->c0 && T->c1 && T->pre && T->b && T->vel_b && T->lists &&
+             T->n01 && T->g;
+        if (ok) memcpy(T->b, m->b, nv * sizeof(float));
+    }
+    if (!ok) {
+        lt_rbm_sparse_free(s);
+        return LT_ERR_NOMEM;
+    }
+    for (size_t j = 0; j < nh; j++) s->q[j] = (float)o->sparsity_target;
+    *out = s;
+    return LT_OK;
+}
+
+void lt_rbm_sparse_sync(lt_rbm_sparse *s, lt_rbm *m)
+{
+    const thread_state *T0 = &s->ts[0]; /* thread 0 took part in every batch */
+    memcpy(m->b, T0->b, s->nv * sizeof(float));
+    for (int t = 1; t < s->threads; t++) {
+        thread_state *T = &s->ts[t];
+        memcpy(T->b, T0->b, s->nv * sizeof(float));
+        memcpy(T->vel_b, T0->vel_b, s->nv * sizeof(float));
+        T->gibbs = T0->gibbs, T->started = T0->started;
+    }
+}
+
+/* ------------------------------------------------------------ kernels */
+
+/* out[j] = sum over the cnt rows idx[] of W[idx[l], j], for j in [j0, j1)
+ * (the rows in list order). */
+LT_HOT static void rows_sum_any(const float *restrict W, size_t nh, size_t j0, size_t j1, const uint32_t *idx,
+                                size_t cnt, float *restrict out)
+{
+    for (size_t j = j0; j < j1; j++) out[j] = 0;
+    for (size_t l = 0; l < cnt; l++) {
+        const float *w = W + (size_t)idx[l] * nh;
+        for (size_t j = j0; j < j1; j++) out[j] += w[j];
+    }
+}
+
+/* part[r][i] = sum over j in [j0, j1) of h[r][j] W[i][j], for the R rows of
+ * h (row length hp). */
+LT_HOT static void visible_part_any(const float *restrict W, size_t nv, size_t nh, size_t j0, size_t j1,
+                                    const float *restrict h, size_t hp, size_t R, float *restrict part)
+{
+    for (size_t r = 0; r < R; r++)
+        for (size_t i = 0; i < nv; i++) {
+            const float *w = W + i * nh, *hr = h + r * hp;
+            float a = 0;
+            for (size_t j = j0; j < j1; j++) a += hr[j] * w[j];
+            part[r * nv + i] = a;
+        }
+}
+
+/* The update of columns [ja, jb) of row i of W: g = f0 * (sum of the rows
+ * L0 of h0) + f1 * (sum of the rows L1 of h1); without momentum
+ * w = (1 - dec) w + g, with it v = vel + g - dec w, w += v, vel = mn v. */
+typedef struct row_update {
+    const float *h0, *h1;
+    size_t hp;
+    const uint32_t *L0, *L1;
+    size_t n0, n1;
+    float f0, f1, dec, mn;
+    int mom;
+} row_update;
+
+LT_HOT static void row_update_any(const row_update *u, size_t ja, size_t jb, float *restrict w, float *restrict vel,
+                                  float *restrict g)
+{
+    for (size_t j = ja; j < jb; j++) g[j] = 0;
+    for (size_t l = 0; l < u->n0; l++) {
+        const float *h = u->h0 + (size_t)u->L0[l] * u->hp;
+        for (size_t j = ja; j < jb; j++) g[j] += h[j] * u->f0;
+    }
+    for (size_t l = 0; l < u->n1; l++) {
+        const float *h = u->h1 + (size_t)u->L1[l] * u->hp;
+        for (size_t j = ja; j < jb; j++) g[j] += h[j] * u->f1;
+    }
+    if (!u->mom) {
+        const float keep = 1.0f - u->dec;
+        for (size_t j = ja; j < jb; j++) w[j] = w[j] * keep + g[j];
+    } else {
+        for (size_t j = ja; j < jb; j++) {
+            float v = vel[j] + g[j] - u->dec * w[j];
+            w[j] += v;
+            vel[j] = v * u->mn;
+        }
+    }
+}
+
+#if LT_X86
+/* The mask of the columns [j, j + 16) that are below n. */
+LT_AVX512 static inline __mmask16 tail_mask(size_t j, size_t n)
+{
+    return j >= n ? 0 : n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+}
+
+/* rows_sum_any for one chunk of at most 128 columns from j0, nvec = its
+ * vectors (the last one can be partial: mask kl). Inlined with nvec a
+ * constant, so that the accumulators stay in registers (gcc keeps eight in
+ * registers, not sixteen). */
+LT_AVX512 __attribute__((always_inline)) static inline void rows_sum_n(const float *restrict W, size_t nh, size_t j0,
+                                                                       const uint32_t *idx, size_t cnt,
+                                                                       float *restrict out, const int nvec,
+                                                                       __mmask16 kl)
+{
+    __m512 a[8];
+    for (int q = 0; q < nvec; q++) a[q] = _mm512_setzero_ps();
+    for (size_t l = 0; l < cnt; l++) {
+        const float *w = W + (size_t)idx[l] * nh + j0;
+        if (l + 4 < cnt) { /* the rows are scattered: fetch ahead */
+            const float *wf = W + (size_t)idx[l + 4] * nh + j0;
+            for (int q = 0; q < nvec; q++) _mm_prefetch((const char *)(wf + 16 * q), _MM_HINT_T0);
+        }
+        for (int q = 0; q + 1 < nvec; q++) a[q] = _mm512_add_ps(a[q], _mm512_loadu_ps(w + 16 * q));
+        a[nvec - 1] = _mm512_add_ps(a[nvec - 1], _mm512_maskz_loadu_ps(kl, w + 16 * (nvec - 1)));
+    }
+    for (int q = 0; q + 1 < nvec; q++) _mm512_storeu_ps(out + j0 + 16 * q, a[q]);
+    _mm512_mask_storeu_ps(out + j0 + 16 * (nvec - 1), kl, a[nvec - 1]);
+}
+
+/* rows_sum_any for 241 to 256 columns from j0, the last vector masked by
+ * kl: sixteen accumulators, one pass over the rows (named, not an array:
+ * gcc would keep an array of sixteen in memory). */
+LT_AVX512 static void rows_sum_16(const float *restrict W, size_t nh, size_t j0, const uint32_t *idx, size_t cnt,
+                                  float *restrict out, __mmask16 kl)
+{
+#define ALL15(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)
+#define DECL(q) __m512 a##q = _mm512_setzero_ps();
+#define ADD(q) a##q = _mm512_add_ps(a##q, _mm512_loadu_ps(w + 16 * q));
+#define PF(q) _mm_prefetch((const char *)(wf + 16 * q), _MM_HINT_T0);
+#define STORE(q) _mm512_storeu_ps(out + j0 + 16 * q, a##q);
+    ALL15(DECL)
+    __m512 a15 = _mm512_setzero_ps();
+    for (size_t l = 0; l < cnt; l++) {
+        const float *w = W + (size_t)idx[l] * nh + j0;
+        if (l + 4 < cnt) { /* the rows are scattered: fetch ahead */
+            const float *wf = W + (size_t)idx[l + 4] * nh + j0;
+            ALL15(PF)
+            _mm_prefetch((const char *)(wf + 240), _MM_HINT_T0);
+        }
+        ALL15(ADD)
+        a15 = _mm512_add_ps(a15, _mm512_maskz_loadu_ps(kl, w + 240));
+    }
+    ALL15(STORE)
+    _mm512_mask_storeu_ps(out + j0 + 240, kl, a15);
+#undef ALL15
+#undef DECL
+#undef ADD
+#undef PF
+#undef STORE
+}
+
+LT_AVX512 static void rows_sum_512(const float *restrict W, size_t nh, size_t j0, size_t j1, const uint32_t *idx,
+                                   size_t cnt, float *restrict out)
+{
+    if (j1 - j0 > 240) {
+        rows_sum_16(W, nh, j0, idx, cnt, out, tail_mask(j0 + 240, j1));
+        return;
+    }
+    for (size_t jc = j0; jc < j1; jc += 128) {
+        const size_t jd = jc + 128 < j1 ? jc + 128 : j1;
+        const int nvec = (int)((jd - jc + 15) / 16);
+        const __mmask16 kl = tail_mask(jc + 16 * (size_t)(nvec - 1), jd);
+        switch (nvec) {
+#define RS(n)                                                                                                          \
+    case n: rows_sum_n(W, nh, jc, idx, cnt, out, n, kl); break;
+            RS(1) RS(2) RS(3) RS(4) RS(5) RS(6) RS(7) RS(8)
+#undef RS
+        default: break;
+        }
+    }
+}
+
+/* The sums of eight vectors' lanes, as the first eight floats. */
+LT_AVX512 static inline __m512 sum8(const __m512 a[8])
+{
+    /* [a0.lo256 + a0.hi256 | a1.lo256 + a1.hi256], ... */
+    __m512 t01 = _mm512_add_ps(_mm512_shuffle_f32x4(a[0], a[1], 0x44), _mm512_shuffle_f32x4(a[0], a[1], 0xEE));
+    __m512 t23 = _mm512_add_ps(_mm512_shuffle_f32x4(a[2], a[3], 0x44), _mm512_shuffle_f32x4(a[2], a[3], 0xEE));
+    __m512 t45 = _mm512_add_ps(_mm512_shuffle_f32x4(a[4], a[5], 0x44), _mm512_shuffle_f32x4(a[4], a[5], 0xEE));
+    __m512 t67 = _mm512_add_ps(_mm512_shuffle_f32x4(a[6], a[7], 0x44), _mm512_shuffle_f32x4(a[6], a[7], 0xEE));
+    /* 128-bit block q: four partial sums of a[q] (of a[4 + q] in v47) */
+    __m512 v03 = _mm512_add_ps(_mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
+    __m512 v47 = _mm512_add_ps(_mm512_shuffle_f32x4(t45, t67, _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(t45, t67, _MM_SHUFFLE(3, 1, 3, 1)));
+    /* block q: [p0 + p1, p2 + p3] of a[q], then of a[4 + q] */
+    __m512 x = _mm512_add_ps(_mm512_shuffle_ps(v03, v47, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(v03, v47, _MM_SHUFFLE(3, 1, 3, 1)));
+    /* block q: [s_q, s_q, s_4+q, s_4+q] */
+    __m512 y = _mm512_add_ps(x, _mm512_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1)));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_permutexvar_ps(order, y);
+}
+
+/* visible_part_any: tiles of four rows of h against four rows of W. */
+LT_AVX512 static void visible_part_512(const float *restrict W, size_t nv, size_t nh, size_t j0, size_t j1,
+                                       const float *restrict h, size_t hp, size_t R, float *restrict part)
+{
+    for (size_t r0 = 0; r0 < R; r0 += 4) {
+        const float *hr[4];
+        for (int a = 0; a < 4; a++) hr[a] = h + (r0 + (size_t)a < R ? r0 + (size_t)a : R - 1) * hp;
+        for (size_t i0 = 0; i0 < nv; i0 += 4) {
+            const float *w[4];
+            for (int b = 0; b < 4; b++) w[b] = W + (i0 + (size_t)b < nv ? i0 + (size_t)b : nv - 1) * nh;
+            __m512 acc[16]; /* acc[4 a + b]: row a of h, row b of W */
+            for (int q = 0; q < 16; q++) acc[q] = _mm512_setzero_ps();
+            for (size_t j = j0; j < j1; j += 16) {
+                __mmask16 k = tail_mask(j, j1);
+                __m512 wv[4];
+                for (int b = 0; b < 4; b++) wv[b] = _mm512_maskz_loadu_ps(k, w[b] + j);
+                for (int a = 0; a < 4; a++) {
+                    __m512 x = _mm512_maskz_loadu_ps(k, hr[a] + j);
+                    for (int b = 0; b < 4; b++) acc[4 * a + b] = _mm512_fmadd_ps(x, wv[b], acc[4 * a + b]);
+                }
+            }
+            float s[16];
+            __m512 lo = sum8(acc), hi = sum8(acc + 8); /* rows 0-1 of h, then 2-3 */
+            _mm512_mask_storeu_ps(s, 0xFF, lo);
+            _mm512_mask_storeu_ps(s + 8, 0xFF, hi);
+            size_t nb = nv - i0 < 4 ? nv - i0 : 4;
+            for (int a = 0; a < 4 && r0 + (size_t)a < R; a++)
+                for (size_t b = 0; b < nb; b++) part[(r0 + (size_t)a) * nv + i0 + b] = s[4 * a + b];
+        }
+    }
+}
+
+/* Columns [jc, jd) (jd - jc <= CHUNK) of the update of every row of W that
+ * needs one: lists[i * LW ..] holds row i's data rows then (from
+ * offset lo1) its chain rows, n01[2i], n01[2i + 1] their counts. The rows
+ * of h are padded with zeros to whole vectors and the buffers have CHUNK
+ * floats to spare, so the eight vectors of g are always computed; only
+ * the stores into w and vel are masked. */
+LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t nh, const uint32_t *lists, size_t LW,
+                                       size_t lo1, const uint32_t *n01, size_t jc, size_t jd, float *restrict W,
+                                       float *restrict vel_w)
+{
+    const __m512 f0 = _mm512_set1_ps(u->f0), f1 = _mm512_set1_ps(u->f1), keep = _mm512_set1_ps(1.0f - u->dec);
+    const __m512 dec = _mm512_set1_ps(u->dec), mn = _mm512_set1_ps(u->mn);
+    const float *h0 = u->h0 + jc, *h1 = u->h1 + jc;
+    const size_t hp = u->hp;
+    for (size_t i = 0; i < nv; i++) {
+        const uint32_t *L0 = lists + i * LW, *L1 = L0 + lo1, n0 = n01[2 * i], n1 = n01[2 * i + 1];
+        if (n0 + n1 == 0 && !u->mom && u->dec == 0) continue;
+        __m512 g[8];
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) g[q] = _mm512_setzero_ps();
+        for (uint32_t l = 0; l < n0; l++) {
+            const float *h = h0 + (size_t)L0[l] * hp;
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) g[q] = _mm512_fmadd_ps(_mm512_loadu_ps(h + 16 * q), f0, g[q]);
+        }
+        for (uint32_t l = 0; l < n1; l++) {
+            const float *h = h1 + (size_t)L1[l] * hp;
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++) g[q] = _mm512_fmadd_ps(_mm512_loadu_ps(h + 16 * q), f1, g[q]);
+        }
+        float *w = W + i * nh + jc, *vel = vel_w + i * nh + jc;
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) {
+            const __mmask16 k = tail_mask(jc + 16 * (size_t)q, jd);
+            __m512 wv = _mm512_maskz_loadu_ps(k, w + 16 * q);
+            if (!u->mom) {
+                _mm512_mask_storeu_ps(w + 16 * q, k, _mm512_fmadd_ps(wv, keep, g[q]));
+            } else {
+                __m512 v = _mm512_fnmadd_ps(dec, wv, _mm512_add_ps(_mm512_maskz_loadu_ps(k, vel + 16 * q), g[q]));
+                _mm512_mask_storeu_ps(w + 16 * q, k, _mm512_add_ps(wv, v));
+                _mm512_mask_storeu_ps(vel + 16 * q, k, _mm512_mul_ps(v, mn));
+            }
+        }
+    }
+}
+
+/* The bits and on-list of a binary row of floats; returns the count. */
+LT_AVX512 static size_t scan_row_512(const float *x, size_t n, uint8_t *bits, uint32_t *nz)
+{
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i one = _mm512_set1_epi32(1);
+    size_t c = 0;
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 t = tail_mask(i, n);
+        __mmask16 on = _mm512_mask_cmp_ps_mask(t, _mm512_maskz_loadu_ps(t, x + i), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_mask_compressstoreu_epi32(nz + c, on, _mm512_add_epi32(iota, _mm512_set1_epi32((int)i)));
+        __m128i b = _mm512_cvtepi32_epi8(_mm512_maskz_mov_epi32(on, one));
+        if (t == 0xFFFF) {
+            _mm_storeu_si128((__m128i *)(bits + i), b);
+        } else {
+            uint8_t tmp[16];
+            _mm_storeu_si128((__m128i *)tmp, b);
+            memcpy(bits + i, tmp, n - i);
+        }
+        c += (size_t)__builtin_popcount(on);
+    }
+    return c;
+}
+#endif
+
+static size_t scan_row(const lt_rbm_sparse *s, const float *x, uint8_t *bits, uint32_t *nz)
+{
+#if LT_X86
+    if (s->avx512) return scan_row_512(x, s->nv, bits, nz);
+#endif
+    size_t c = 0;
+    for (size_t i = 0; i < s->nv; i++) { /* branch-free: the bits are coin flips to a predictor */
+        uint8_t on = x[i] != 0.0f;
+        bits[i] = on;
+        nz[c] = (uint32_t)i;
+        c += on;
+    }
+    return c;
+}
+
+/* ------------------------------------------------------------ one update */
+
+/* Binary draws of a row of visible probabilities p: bits and on-list (the
+ * GEMM path's stream and order); returns the count. */
+static size_t draw_visible(const float *p, size_t n, uint64_t seed, uint64_t key, uint64_t row, uint8_t *bits,
+                           uint32_t *nz)
+{
+    lt_rng g;
+    lt_row_rng(&g, seed, key, row);
+    size_t c = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint8_t on = lt_uniformf(&g) < p[j];
+        bits[j] = on;
+        nz[c] = (uint32_t)j;
+        c += on;
+    }
+    return c;
+}
+
+/* Binary draws hs[j] = [u < p[j]] of block blk ([j0, j1)) of hidden row r. */
+static void draw_hidden(const float *p, float *hs, size_t j0, size_t j1, uint64_t seed, uint64_t key, uint64_t r,
+                        size_t nb, size_t blk)
+{
+    lt_rng g;
+    lt_row_rng(&g, seed, key, r * nb + blk);
+    for (size_t j = j0; j < j1; j++) hs[j] = lt_uniformf(&g) < p[j] ? 1.0f : 0.0f;
+}
+
+/* Columns [j0, j1) of p(h | v) of a binary row given by its on-list. */
+static void hidden_block(const lt_rbm_sparse *s, const lt_rbm *m, const uint32_t *nz, size_t cnt, size_t j0,
+                         size_t j1, float *h)
+{
+#if LT_X86
+    if (s->avx512) rows_sum_512(m->w, s->nh, j0, j1, nz, cnt, h);
+    else
+#endif
+        rows_sum_any(m->w, s->nh, j0, j1, nz, cnt, h);
+    lt_sigmoid_row(h + j0, m->c + j0, j1 - j0);
+}
+
+void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, const float *x, const size_t *idx,
+                         size_t bn, double lr, double mom, double mom_next, uint64_t step)
+{
+    const size_t nv = s->nv, nh = s->nh, hp = s->hp, nb = s->nb, P = s->persistent ? s->P : bn;
+    const int th = omp_get_thread_num(), nt = omp_get_num_threads();
+    thread_state *T = &s->ts[th];
+    const uint64_t seed = o->seed;
+    const int from_data = !s->persistent || !T->started;
+#define BLOCK_LOOP(blk, j0, j1)                                                                                        \
+    for (size_t blk = (size_t)th, j0 = blk * LT_RBM_HBLOCK, j1 = j0 + LT_RBM_HBLOCK < nh ? j0 + LT_RBM_HBLOCK : nh;    \
+         blk < nb; blk += (size_t)nt, j0 = blk * LT_RBM_HBLOCK, j1 = j0 + LT_RBM_HBLOCK < nh ? j0 + LT_RBM_HBLOCK : nh)
+
+    /* the data rows' bits, on every thread */
+    for (size_t r = 0; r < bn; r++) T->c0[r] = scan_row(s, x + idx[r] * nv, T->m0 + r * nv, T->nz0 + r * nv);
+
+    /* this thread's blocks of the data rows' hidden probabilities; chains
+     * that start from the data (CD; PCD's first batch) draw from them */
+    BLOCK_LOOP(blk, j0, j1)
+    for (size_t r = 0; r < bn; r++) {
+        float *h = s->h0 + r * hp;
+        hidden_block(s, m, T->nz0 + r * nv, T->c0[r], j0, j1, h);
+        if (from_data && r < P) draw_hidden(h, s->hs + r * hp, j0, j1, seed, step * 4096, r, nb, blk);
+    }
+
+    for (size_t st = 0; st < o->cd_k; st++) {
+        const uint64_t key = step * 4096 + 1 + 2 * (st % 2047);
+        float *part = s->part + (T->gibbs++ & 1) * nb * P * nv;
+        BLOCK_LOOP(blk, j0, j1)
+        {
+#if LT_X86
+            if (s->avx512) visible_part_512(m->w, nv, nh, j0, j1, s->hs, hp, P, part + blk * P * nv);
+            else
+#endif
+                visible_part_any(m->w, nv, nh, j0, j1, s->hs, hp, P, part + blk * P * nv);
+        }
+#pragma omp barrier
+        /* every thread draws every chain's visible row (the same draws) */
+        for (size_t r = 0; r < P; r++) {
+            float *pre = T->pre;
+            memcpy(pre, part + r * nv, nv * sizeof(float));
+            for (size_t blk = 1; blk < nb; blk++) {
+                const float *pb = part + (blk * P + r) * nv;
+                for (size_t i = 0; i < nv; i++) pre[i] += pb[i];
+            }
+            lt_sigmoid_row(pre, T->b, nv);
+            T->c1[r] = draw_visible(pre, nv, seed, key, r, T->m1 + r * nv, T->nz1 + r * nv);
+        }
+        /* the last draw of h matters only to persistent chains */
+        const int draw = st + 1 < o->cd_k || s->persistent;
+        BLOCK_LOOP(blk, j0, j1)
+        for (size_t r = 0; r < P; r++) {
+            float *h = s->h1 + r * hp;
+            hidden_block(s, m, T->nz1 + r * nv, T->c1[r], j0, j1, h);
+            if (draw) draw_hidden(h, s->hs + r * hp, j0, j1, seed, key + 1, r, nb, blk);
+        }
+    }
+    T->started = 1;
+
+    const double sd = 1.0 / (double)bn, sm = 1.0 / (double)P;
+    /* this thread's hidden biases, in double over the rows in order, as the
+     * GEMM path */
+    BLOCK_LOOP(blk, j0, j1)
+    for (size_t j = j0; j < j1; j++) {
+        double a = 0, z = 0;
+        for (size_t r = 0; r < bn; r++) a += s->h0[r * hp + j];
+        for (size_t r = 0; r < P; r++) z += s->h1[r * hp + j];
+        a *= sd;
+        double g = a - z * sm;
+        if (o->sparsity_target > 0) {
+            s->q[j] = (float)(o->sparsity_decay * s->q[j] + (1 - o->sparsity_decay) * a);
+            g -= o->sparsity_cost * (s->q[j] - o->sparsity_target);
+        }
+        s->vel_c[j] = (float)(mom * s->vel_c[j] + lr * g);
+        m->c[j] += s->vel_c[j];
+    }
+
+    /* per visible unit, the data and chain rows that have it on; the
+     * visible biases (every thread its copy) */
+    const size_t LW = s->bmax + s->P;
+    uint32_t *n01 = T->n01;
+    memset(n01, 0, 2 * nv * sizeof *n01);
+    for (size_t r = 0; r < bn; r++)
+        for (size_t l = 0; l < T->c0[r]; l++) {
+            uint32_t i = T->nz0[r * nv + l];
+            T->lists[i * LW + n01[2 * i]++] = (uint32_t)r;
+        }
+    for (size_t r = 0; r < P; r++)
+        for (size_t l = 0; l < T->c1[r]; l++) {
+            uint32_t i = T->nz1[r * nv + l];
+            T->lists[i * LW + s->bmax + n01[2 * i + 1]++] = (uint32_t)r;
+        }
+    for (size_t i = 0; i < nv; i++) {
+        double gb = (double)n01[2 * i] * sd - (double)n01[2 * i + 1] * sm;
+        T->vel_b[i] = (float)(mom * T->vel_b[i] + lr * gb);
+        T->b[i] += T->vel_b[i];
+    }
+
+    /* this thread's columns of W, a chunk of columns at a time over every
+     * row, so that the chunk of h0 and h1 stays in L1 */
+    const float dec = (float)(lr * o->weight_decay);
+    const int mom_on = !(mom == 0 && mom_next == 0);
+    const row_update u = {.h0 = s->h0,
+                          .h1 = s->h1,
+                          .hp = hp,
+                          .f0 = (float)(lr * sd),
+                          .f1 = (float)(-lr * sm),
+                          .dec = dec,
+                          .mn = (float)mom_next,
+                          .mom = mom_on};
+    BLOCK_LOOP(blk, j0, j1)
+    for (size_t jc = j0; jc < j1; jc += CHUNK) {
+        size_t jd = jc + CHUNK < j1 ? jc + CHUNK : j1;
+#if LT_X86
+        if (s->avx512) {
+            chunk_update_512(&u, nv, nh, T->lists, LW, s->bmax, n01, jc, jd, m->w, s->vel_w);
+            continue;
+        }
+#endif
+        for (size_t i = 0; i < nv; i++) {
+            row_update ui = u;
+            ui.L0 = T->lists + i * LW, ui.L1 = ui.L0 + s->bmax, ui.n0 = n01[2 * i], ui.n1 = n01[2 * i + 1];
+            if (ui.n0 + ui.n1 > 0 || mom_on || dec != 0)
+                row_update_any(&ui, jc, jd, m->w + i * nh, s->vel_w + i * nh, T->g);
+        }
+    }
+#undef BLOCK_LOOP
+}
