@@ -525,6 +525,36 @@ static void test_sparse_path_matches_gemm(void)
     lt_rbm_free(m);
 }
 
+/* Gaussian units on data with a constant feature and one that is on in a
+ * single row of thousands (image borders): the default variances must not
+ * make training blow up, and the fit must explain the varying features. */
+static void test_gaussian_near_constant_features(void)
+{
+    size_t n = 2000, nv = 5;
+    float *x = malloc(n * nv * sizeof(float));
+    lt_rng g;
+    lt_rng_seed(&g, 8);
+    for (size_t r = 0; r < n; r++) {
+        double z = lt_rng_normal(&g);
+        x[r * nv + 0] = (float)(3 * z), x[r * nv + 1] = (float)(3 * z + lt_rng_normal(&g));
+        x[r * nv + 2] = (float)(3 * lt_rng_normal(&g));
+        x[r * nv + 3] = 0.0f;                 /* constant */
+        x[r * nv + 4] = r == 17 ? 1.0f : 0.0f; /* on once */
+    }
+    lt_rbm_options o;
+    lt_rbm_options_default(&o);
+    o.visible = LT_RBM_GAUSSIAN, o.n_hidden = 8, o.epochs = 5, o.seed = 4, o.threads = 1;
+    for (int lv = 0; lv < 2; lv++) {
+        o.learn_var = lv;
+        lt_rbm *m = NULL;
+        CHECK_OK(lt_rbm_fit(&o, x, n, nv, &m));
+        if (!m) continue;
+        for (size_t i = 0; i < nv; i++) CHECK(isfinite(m->logvar[i]) && exp(m->logvar[i]) >= 0.01 * 1.0);
+        lt_rbm_free(m);
+    }
+    free(x);
+}
+
 static void test_bad_input(void)
 {
     lt_rbm_options o;
@@ -575,6 +605,7 @@ int main(void)
     RUN(test_training_raises_heldout_ais);
     RUN(test_threads_and_files);
     RUN(test_sparse_path_matches_gemm);
+    RUN(test_gaussian_near_constant_features);
     RUN(test_bad_input);
     return lt_test_done();
 }

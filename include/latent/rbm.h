@@ -83,7 +83,8 @@ typedef struct lt_rbm_options {
     size_t n_hidden;        /* default 64 */
     lt_rbm_visible visible; /* default Bernoulli */
     int learn_var;          /* Gaussian: learn log-variances (default 0: fixed) */
-    double init_var;        /* Gaussian: initial/fixed variance; <= 0 (default): each feature's data variance */
+    double init_var;        /* Gaussian: initial/fixed variance; <= 0 (default): each feature's data
+                               variance, at least 1/100 of the features' mean variance */
     size_t cd_k;            /* Gibbs steps per update (default 1) */
     int persistent;         /* 1: PCD (chains = batch), 0: CD-k (default) */
     size_t batch;           /* mini-batch size (default 20) */

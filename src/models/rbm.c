@@ -106,11 +106,15 @@ extern float expf(float);
 #define LT_HOT
 #endif
 
-LT_HOT void lt_sigmoid_row(float *x, const float *bias, size_t n)
+LT_HOT static void sigmoid_row(float *x, const float *bias, size_t n)
 {
 #pragma omp simd
     for (size_t j = 0; j < n; j++) x[j] = 1.0f / (1.0f + expf(-(x[j] + bias[j])));
 }
+
+/* A plain function around the clones: clang names a multiversioned
+ * external function's entry point apart, so other files could not call it. */
+void lt_sigmoid_row(float *x, const float *bias, size_t n) { sigmoid_row(x, bias, n); }
 
 /* ------------------------------------------------------------ objects */
 
@@ -595,10 +599,16 @@ lt_status lt_rbm_fit(const lt_rbm_options *o, const float *x, size_t n, size_t n
     for (size_t i = 0; i < nv; i++) mu[i] /= (double)n;
     for (size_t r = 0; r < n; r++)
         for (size_t i = 0; i < nv; i++) var[i] += (x[r * nv + i] - mu[i]) * (x[r * nv + i] - mu[i]);
+    /* A feature that is (nearly) constant would get a variance near 0, and
+     * with it hidden inputs v / s large enough to blow training up (image
+     * borders, a pixel on in one row of thousands): the default variances
+     * are kept at or above a hundredth of the features' mean variance. */
+    double var_mean = 0;
+    for (size_t i = 0; i < nv; i++) var_mean += var[i] / (double)n / (double)nv;
     for (size_t i = 0; i < nv; i++) {
         m->data_mean[i] = (float)mu[i];
         if (o->visible == LT_RBM_GAUSSIAN) {
-            double v = o->init_var > 0 ? o->init_var : var[i] / (double)n;
+            double v = o->init_var > 0 ? o->init_var : fmax(var[i] / (double)n, 0.01 * var_mean);
             if (!(v >= 1e-4)) v = 1e-4;
             if (v > 1e4) v = 1e4;
             m->logvar[i] = (float)log(v);

@@ -152,7 +152,7 @@ lt_status lt_rbm_write_samples(const lt_rbm *m, const lt_dataset *D, const char 
     {"sparsity", 0, LT_OPT_REAL, "0", "P", "target mean activation of the hidden units (0: no sparsity penalty)", LT_OPT_FIT}, \
     {"sparsity-cost", 0, LT_OPT_REAL, "0.1", "C", "weight of the sparsity penalty", LT_OPT_FIT}, \
     {"learn-variance", 0, LT_OPT_FLAG, NULL, "", "Gaussian units: learn each visible variance", LT_OPT_FIT}, \
-    {"variance", 0, LT_OPT_REAL, NULL, "S", "Gaussian units: the (initial) variance (default: each feature's data variance)", LT_OPT_FIT}, \
+    {"variance", 0, LT_OPT_REAL, NULL, "S", "Gaussian units: the (initial) variance (default: each feature's data variance, at least 1/100 of their mean)", LT_OPT_FIT}, \
     {"binarize", 0, LT_OPT_STRING, NULL, "HOW", \
      "none, stochastic (1 with probability v) or a threshold T (v > T); default none; later commands: the model's", \
      LT_OPT_DATA}
