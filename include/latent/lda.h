@@ -11,6 +11,12 @@
  * Bayes (Hoffman, Blei and Bach 2010). Hyperparameters may be symmetric or
  * asymmetric and optimised by Minka's fixed point (as Mallet does).
  *
+ * Memory: the Gibbs sampler holds the corpus in two orders (by document and
+ * by word), each token with its topic and its Metropolis-Hastings proposals
+ * for the next phase (WarpLDA's layout): 68 bytes per token at the default
+ * two steps per phase (36 at one step, 84 at four), independent of K.
+ * Variational Bayes holds the corpus once; online VB can stream it.
+ *
  * A fitted model keeps the topic-word statistics `nkw` (K x V): for Gibbs
  * the word-topic counts of the final state (averaged over the kept samples
  * when `n_samples` > 1), for variational Bayes lambda - beta. The topics are

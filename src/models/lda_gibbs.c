@@ -32,9 +32,27 @@
  * so the acceptance of document proposals touches nothing but that array and
  * the K topic totals. The document phase visits tokens document by document;
  * n_d is rebuilt the same way and the word proposals are accepted against it.
- * No V x K or D x K table exists while sampling; per token the only accesses
- * outside L1/L2 are the proposal's random token and the gather of its own
- * topic from the other order. Cost per token does not depend on K.
+ * No V x K or D x K table exists while sampling. Cost per token does not
+ * depend on K.
+ *
+ * Proposals are drawn one phase early, where they are local (WarpLDA's
+ * other idea, kept exact): when a document's topics are final for the
+ * document phase, each of its tokens draws the uniform tokens of its
+ * document that its word-phase steps will propose, and keeps a copy of each
+ * (the proposed token's word-major index and its topic) in its own record;
+ * a word's tokens likewise draw, at the end of the word phase, the tokens of
+ * their word for the document phase. The copy is the proposed token's topic
+ * at the start of the phase that uses it, which is what the sampler reads
+ * for a token it has not visited yet (or one of another block); a proposed
+ * token already visited in the phase by the same block is read where it
+ * lives, in the phase's own order. Which token is proposed does not depend
+ * on the state, and the mixture weights (n_d against sum alpha, n_w against
+ * K beta) are drawn in the phase itself, with the hyperparameters of the
+ * moment: the proposals are exactly those above. So per token and phase the
+ * only access outside L1/L2 is one gather of its record (topic and
+ * proposals, 16 to 40 bytes) from the other order, whatever mh is; a
+ * frequent word's draws read its own records, which the word phase has just
+ * walked.
  *
  * Threads (AD-LDA, Newman et al. 2009, made deterministic): each phase cuts
  * its order into fixed blocks of whole words (documents) of about
@@ -78,12 +96,11 @@
 #include <sys/mman.h>
 #endif
 
-/* The inner loops are latency-bound on two random reads per token: the
- * proposal's token and the gather of the token's own topic from the other
- * order. Both addresses are known ahead (they depend on the random stream
- * and on sequential data only), so each token's random numbers are drawn
- * PF tokens early and the lines prefetched. The draws are the same, in the
- * same order, as without the pipeline. */
+/* The phases are latency-bound on one random read per token, the gather of
+ * its record from the other order, whose address is known ahead (sequential
+ * data): the lines are prefetched 2 PF tokens early. A frequent word's
+ * proposals are drawn PF tokens early and prefetched likewise (the same
+ * draws, in the same order, as without the pipeline). */
 #define PF 16
 #define MH_MAX 4 /* Metropolis-Hastings steps per token per phase, at most */
 
@@ -506,7 +523,16 @@ static inline uint32_t alpha_draw(const alpha_table *t, double u)
 
 /* ---- the sampler's state -------------------------------------------------- */
 
-/* A token in one order: its index in the other order, and its topic. */
+/* A token record of n entries, which may straddle two lines. */
+static inline void prefetch_rec(const void *p, size_t n)
+{
+    prefetch(p);
+    prefetch((const char *)p + n * 8 - 1);
+}
+
+/* A token in one order: its index in the other order, and its topic (also
+ * the form of a proposal: the proposed token's index in the order of the
+ * phase that uses it, and its topic at the start of that phase). */
 typedef struct lda_tok {
     uint32_t pos, z;
 } lda_tok;
@@ -516,11 +542,16 @@ struct lda_gibbs {
     const int32_t *words; /* the corpus's tokens, document-major */
     uint32_t *dptr;       /* d + 1: document offsets */
     uint32_t *wptr;       /* v + 1: word offsets in the word-major order */
-    lda_tok *dtok;        /* n, document-major: word-major index, topic */
-    lda_tok *wtok;        /* n, word-major (by word, then corpus order): corpus index, topic */
-    uint32_t *wdoc;       /* n, word-major: document of the token */
-    int32_t *ck;          /* k: tokens per topic */
-    double *alpha;        /* k */
+    /* Token records of `stride` >= 1 + mh entries: entry 0 the token (its
+     * index in the other order, its topic), entries 1..mh its proposals for
+     * the coming phase of this order (proposed token's index in this order,
+     * that token's topic at the start of the phase), the rest unused. */
+    lda_tok *dtok; /* n records, document-major */
+    lda_tok *wtok; /* n records, word-major (by word, then corpus order) */
+    size_t stride;
+    uint32_t *wdoc; /* n, word-major: document of the token */
+    int32_t *ck;    /* k: tokens per topic */
+    double *alpha;  /* k */
     double alpha_sum;
     alpha_table at;
     double beta;
@@ -638,6 +669,45 @@ static lt_status make_blocks(const uint32_t *ptr, size_t n_items, size_t n_tok, 
     return LT_OK;
 }
 
+/* The proposals of one item's tokens for the coming phase of the other
+ * order: for each token of the item (a document, or a word) whose records
+ * are a[i0..i1), mh tokens of the same item drawn uniformly, each copied as
+ * it is now (its index in the other order and its topic) into the token's
+ * record. Called when the item's topics are final for the phase. */
+static inline void draw_proposals(lda_tok *restrict a, size_t stride, int mh, uint32_t i0, uint32_t i1, lt_rng *rng)
+{
+    const uint64_t len = i1 - i0;
+    if (len <= PF) { /* a short document or a rare word: its records are in L1 */
+        for (uint32_t i = i0; i < i1; i++)
+            for (int m = 1; m <= mh; m++) {
+                const uint64_t y = ((rng_next(rng) >> 32) * len) >> 32;
+                a[(size_t)i * stride + (size_t)m] = a[(size_t)(i0 + (uint32_t)y) * stride];
+            }
+        return;
+    }
+    /* a frequent word's records span megabytes: draw PF tokens ahead and
+     * prefetch (the same draws in the same order) */
+    uint32_t ring[PF][MH_MAX];
+    for (uint32_t i = i0; i < i0 + PF; i++)
+        for (int m = 0; m < mh; m++) {
+            const uint32_t y = (uint32_t)(((rng_next(rng) >> 32) * len) >> 32);
+            ring[i % PF][m] = y;
+            prefetch(a + (size_t)(i0 + y) * stride);
+        }
+    for (uint32_t i = i0; i < i1; i++) {
+        uint32_t ys[MH_MAX];
+        memcpy(ys, ring[i % PF], sizeof ys);
+        if (i + PF < i1)
+            for (int m = 0; m < mh; m++) {
+                const uint32_t y = (uint32_t)(((rng_next(rng) >> 32) * len) >> 32);
+                ring[(i + PF) % PF][m] = y;
+                prefetch(a + (size_t)(i0 + y) * stride);
+            }
+        for (int m = 0; m < mh; m++)
+            a[(size_t)i * stride + (size_t)m + 1] = a[(size_t)(i0 + ys[m]) * stride];
+    }
+}
+
 lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const lda_gibbs_params *p, lda_gibbs **out)
 {
     *out = NULL;
@@ -672,8 +742,12 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
     g->mh = p->mh_steps;
     g->dptr = lt_malloc(nd + 1, sizeof *g->dptr);
     g->wptr = lt_calloc(v + 1, sizeof *g->wptr);
-    g->dtok = big_alloc(n, sizeof *g->dtok);
-    g->wtok = big_alloc(n, sizeof *g->wtok);
+    /* 1 + mh entries, padded to 32 bytes for mh = 2: a record that
+     * straddles two lines costs the gather a second miss (measured: 15%
+     * at mh = 2; at mh = 4 a padding to 64 bytes did not measurably help) */
+    g->stride = p->mh_steps == 1 ? 2 : p->mh_steps <= 3 ? 4 : 5;
+    g->dtok = big_alloc(n * g->stride, sizeof *g->dtok);
+    g->wtok = big_alloc(n * g->stride, sizeof *g->wtok);
     g->wdoc = big_alloc(n, sizeof *g->wdoc);
     g->ck = lt_calloc(k, sizeof *g->ck);
     g->alpha = lt_malloc(k, sizeof *g->alpha);
@@ -709,9 +783,9 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
         for (size_t d = 0; d < nd; d++)
             for (size_t i = c->doc_ptr[d]; i < c->doc_ptr[d + 1]; i++) {
                 uint32_t j = cur[c->tokens[i]]++;
-                g->wtok[j].pos = (uint32_t)i;
+                g->wtok[j * g->stride].pos = (uint32_t)i;
                 g->wdoc[j] = (uint32_t)d;
-                g->dtok[i].pos = j;
+                g->dtok[i * g->stride].pos = j;
             }
         free(cur);
     }
@@ -759,10 +833,13 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
         for (size_t ob = 0; ob < g->nbd; ob++) {
             uint32_t b = g->od[ob];
             lt_rng *r = &g->rd[b];
-            for (size_t i = g->dptr[g->bd[b]]; i < g->dptr[g->bd[b + 1]]; i++) {
-                uint32_t z = (uint32_t)lt_rng_below(r, k);
-                g->dtok[i].z = z;
-                cnt[z]++;
+            for (uint32_t d = g->bd[b]; d < g->bd[b + 1]; d++) {
+                for (size_t i = g->dptr[d]; i < g->dptr[d + 1]; i++) {
+                    uint32_t z = (uint32_t)lt_rng_below(r, k);
+                    g->dtok[i * g->stride].z = z;
+                    cnt[z]++;
+                }
+                draw_proposals(g->dtok, g->stride, g->mh, g->dptr[d], g->dptr[d + 1], r); /* for the first word phase */
             }
         }
     }
@@ -771,7 +848,7 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
             g->ck[i] += g->delta[(size_t)th * k + i];
     /* the word-major copy is gathered by the word phase; keep it defined */
     for (size_t j = 0; j < n; j++)
-        g->wtok[j].z = g->dtok[g->wtok[j].pos].z;
+        g->wtok[j * g->stride].z = g->dtok[(size_t)g->wtok[j * g->stride].pos * g->stride].z;
     *out = g;
     return LT_OK;
 fail:
@@ -785,7 +862,8 @@ fail:
  * zeroed K-array (left zeroed), `ck` the block's topic totals. Tokens of
  * this block already visited in this phase (word-major index in
  * [qb, j]) are read from wtok, which this block writes; all others from
- * dtok, which nobody writes during the phase. */
+ * dtok, which nobody writes during the phase: a proposal carries that
+ * token's topic at the start of the phase, copied from dtok by the gather. */
 static void word_block(lda_gibbs *g, uint32_t b, int32_t *restrict cw, int32_t *restrict ck)
 {
     lt_rng rng = g->rw[b];
@@ -793,71 +871,69 @@ static void word_block(lda_gibbs *g, uint32_t b, int32_t *restrict cw, int32_t *
     const uint32_t *wptr = g->wptr, *dptr = g->dptr, *wdoc = g->wdoc;
     lda_tok *restrict wt = g->wtok;
     const lda_tok *restrict dt = g->dtok;
+    const size_t S = g->stride;
     const uint32_t qb = wptr[w0], qe = wptr[w1];
     const double beta = g->beta, vbeta = beta * (double)g->v, asum = g->alpha_sum;
     const alpha_table *at = &g->at;
     const int mh = g->mh;
-    uint64_t ring[PF][MH_MAX];
-    /* draws for token j are made when token j - PF is visited */
-#define WORD_DRAW(jj)                                                                                                  \
-    do {                                                                                                               \
-        const uint32_t d_ = wdoc[jj], db_ = dptr[d_];                                                                  \
-        const uint32_t n_ = dptr[d_ + 1] - db_;                                                                        \
-        const double m_ = (double)n_ + asum;                                                                           \
-        uint64_t *slot_ = ring[(jj) % PF];                                                                             \
-        for (int m = 0; m < mh; m++) {                                                                                 \
-            uint64_t r_ = rng_next(&rng);                                                                              \
-            uint32_t y_ = (uint32_t)((double)(r_ >> 32) * 0x1p-32 * m_);                                               \
-            slot_[m] = r_;                                                                                             \
-            prefetch(dt + db_ + (y_ < n_ ? y_ : n_ - 1));                                                              \
-        }                                                                                                              \
-    } while (0)
-    /* the block's topics from the document phase's copy, all at once: a
-     * streaming gather whose misses overlap */
+    /* the block's topics and proposals from the document phase's records,
+     * all at once: a streaming gather whose misses overlap */
     for (uint32_t j = qb; j < qe; j++) {
-        if (j + 2 * PF < qe) prefetch(dt + wt[j + 2 * PF].pos);
-        wt[j].z = dt[wt[j].pos].z;
+        lda_tok *o = wt + (size_t)j * S;
+        if (j + 2 * PF < qe) prefetch_rec(dt + (size_t)o[2 * PF * S].pos * S, S);
+        const lda_tok *src = dt + (size_t)o->pos * S;
+        o->z = src->z;
+        for (int m = 1; m <= mh; m++)
+            o[m] = src[m];
     }
-    for (uint32_t j = qb; j < qe && j < qb + PF; j++)
-        WORD_DRAW(j);
     for (uint32_t w = w0; w < w1; w++) {
         const uint32_t j0 = wptr[w], j1 = wptr[w + 1];
         for (uint32_t j = j0; j < j1; j++)
-            cw[wt[j].z]++;
+            cw[wt[(size_t)j * S].z]++;
         for (uint32_t j = j0; j < j1; j++) {
-            uint64_t rs[MH_MAX];
-            memcpy(rs, ring[j % PF], sizeof rs); /* before the slot is refilled for token j + PF */
-            if (j + PF < qe) WORD_DRAW(j + PF);
-            uint32_t s = wt[j].z;
-            const uint32_t d = wdoc[j], db = dptr[d], nd = dptr[d + 1] - db;
+            if (j + PF < qe) prefetch(dptr + wdoc[j + PF]);
+            lda_tok *o = wt + (size_t)j * S;
+            uint32_t s = o->z;
+            /* the current topic's counts without this token, carried from
+             * step to step (after a move to t they are t's counts as read
+             * before the move), so that no step waits on a load of its
+             * own topic's counts */
+            int32_t cs1 = cw[s] - 1, ks1 = ck[s] - 1;
+            const uint32_t d = wdoc[j], nd = dptr[d + 1] - dptr[d];
             const double mass = (double)nd + asum;
             const uint32_t seen = j - qb;
-            for (int m = 0; m < mh; m++) {
-                const uint64_t r = rs[m];
+            for (int m = 1; m <= mh; m++) {
+                const uint64_t r = rng_next(&rng);
                 double x = (double)(r >> 32) * 0x1p-32 * mass;
                 uint32_t t;
                 if (x < (double)nd) {
-                    lda_tok e = dt[db + (uint32_t)x];
-                    t = e.pos - qb <= seen ? wt[e.pos].z : e.z;
+                    const lda_tok e = o[m];
+                    t = e.pos - qb <= seen ? wt[(size_t)e.pos * S].z : e.z;
                 } else {
                     t = alpha_draw(at, (x - (double)nd) / asum);
                 }
-                double num = ((double)cw[t] + beta) * ((double)ck[s] - 1.0 + vbeta);
-                double den = ((double)cw[s] - 1.0 + beta) * ((double)ck[t] + vbeta);
-                /* branch-free: accepted or not is a coin flip to the predictor */
-                const int32_t acc = (double)(uint32_t)r * 0x1p-32 * den < num;
+                const int32_t ct = cw[t], kt = ck[t];
+                const double num = ((double)ct + beta) * ((double)ks1 + vbeta);
+                const double den = ((double)cs1 + beta) * ((double)kt + vbeta);
+                /* branch-free (accepted or not is a coin flip to the
+                 * predictor); t == s moves nowhere, and would break the
+                 * carried counts */
+                const int32_t acc = (t != s) & ((double)(uint32_t)r * 0x1p-32 * den < num);
                 cw[s] -= acc;
                 ck[s] -= acc;
                 cw[t] += acc;
                 ck[t] += acc;
-                s = acc ? t : s;
-                wt[j].z = s;
+                const int32_t mask = -acc;
+                s ^= (s ^ t) & (uint32_t)mask;
+                cs1 ^= (cs1 ^ ct) & mask;
+                ks1 ^= (ks1 ^ kt) & mask;
+                o->z = s;
             }
         }
+        draw_proposals(wt, S, mh, j0, j1, &rng); /* for the document phase */
         for (uint32_t j = j0; j < j1; j++)
-            cw[wt[j].z] = 0;
+            cw[wt[(size_t)j * S].z] = 0;
     }
-#undef WORD_DRAW
     g->rw[b] = rng;
 }
 
@@ -871,69 +947,62 @@ static void doc_block(lda_gibbs *g, uint32_t b, int32_t *restrict cd, int32_t *r
     const int32_t *words = g->words;
     lda_tok *restrict dt = g->dtok;
     const lda_tok *restrict wt = g->wtok;
+    const size_t S = g->stride;
     const uint32_t pb = dptr[d0], pe = dptr[d1];
     const double beta = g->beta, vbeta = beta * (double)g->v, kbeta = beta * (double)g->k, ibeta = 1.0 / beta;
     const double *alpha = g->alpha;
     const uint32_t kmax = (uint32_t)g->k - 1;
     const int mh = g->mh;
-    uint64_t ring[PF][MH_MAX];
-#define DOC_DRAW(ii)                                                                                                   \
-    do {                                                                                                               \
-        const uint32_t w_ = (uint32_t)words[ii], wb_ = wptr[w_];                                                       \
-        const uint32_t n_ = wptr[w_ + 1] - wb_;                                                                        \
-        const double m_ = (double)n_ + kbeta;                                                                          \
-        uint64_t *slot_ = ring[(ii) % PF];                                                                             \
-        for (int m = 0; m < mh; m++) {                                                                                 \
-            uint64_t r_ = rng_next(&rng);                                                                              \
-            uint32_t y_ = (uint32_t)((double)(r_ >> 32) * 0x1p-32 * m_);                                               \
-            slot_[m] = r_;                                                                                             \
-            prefetch(wt + wb_ + (y_ < n_ ? y_ : n_ - 1));                                                              \
-        }                                                                                                              \
-    } while (0)
     for (uint32_t i = pb; i < pe; i++) {
-        if (i + 2 * PF < pe) prefetch(wt + dt[i + 2 * PF].pos);
-        dt[i].z = wt[dt[i].pos].z;
+        lda_tok *o = dt + (size_t)i * S;
+        if (i + 2 * PF < pe) prefetch_rec(wt + (size_t)o[2 * PF * S].pos * S, S);
+        const lda_tok *src = wt + (size_t)o->pos * S;
+        o->z = src->z;
+        for (int m = 1; m <= mh; m++)
+            o[m] = src[m];
     }
-    for (uint32_t i = pb; i < pe && i < pb + PF; i++)
-        DOC_DRAW(i);
     for (uint32_t d = d0; d < d1; d++) {
         const uint32_t i0 = dptr[d], i1 = dptr[d + 1];
         for (uint32_t i = i0; i < i1; i++)
-            cd[dt[i].z]++;
+            cd[dt[(size_t)i * S].z]++;
         for (uint32_t i = i0; i < i1; i++) {
-            uint64_t rs[MH_MAX];
-            memcpy(rs, ring[i % PF], sizeof rs);
-            if (i + PF < pe) DOC_DRAW(i + PF);
-            uint32_t s = dt[i].z;
-            const uint32_t w = (uint32_t)words[i], wb = wptr[w], nw = wptr[w + 1] - wb;
+            if (i + PF < pe) prefetch(wptr + words[i + PF]);
+            lda_tok *o = dt + (size_t)i * S;
+            uint32_t s = o->z;
+            int32_t cs1 = cd[s] - 1, ks1 = ck[s] - 1;
+            const uint32_t w = (uint32_t)words[i], nw = wptr[w + 1] - wptr[w];
             const double mass = (double)nw + kbeta;
             const uint32_t seen = i - pb;
-            for (int m = 0; m < mh; m++) {
-                const uint64_t r = rs[m];
+            for (int m = 1; m <= mh; m++) {
+                const uint64_t r = rng_next(&rng);
                 double x = (double)(r >> 32) * 0x1p-32 * mass;
                 uint32_t t;
                 if (x < (double)nw) {
-                    lda_tok e = wt[wb + (uint32_t)x];
-                    t = e.pos - pb <= seen ? dt[e.pos].z : e.z;
+                    const lda_tok e = o[m];
+                    t = e.pos - pb <= seen ? dt[(size_t)e.pos * S].z : e.z;
                 } else {
                     t = (uint32_t)((x - (double)nw) * ibeta);
                     if (t > kmax) t = kmax;
                 }
-                double num = ((double)cd[t] + alpha[t]) * ((double)ck[s] - 1.0 + vbeta);
-                double den = ((double)cd[s] - 1.0 + alpha[s]) * ((double)ck[t] + vbeta);
-                const int32_t acc = (double)(uint32_t)r * 0x1p-32 * den < num;
+                const int32_t ct = cd[t], kt = ck[t];
+                const double num = ((double)ct + alpha[t]) * ((double)ks1 + vbeta);
+                const double den = ((double)cs1 + alpha[s]) * ((double)kt + vbeta);
+                const int32_t acc = (t != s) & ((double)(uint32_t)r * 0x1p-32 * den < num);
                 cd[s] -= acc;
                 ck[s] -= acc;
                 cd[t] += acc;
                 ck[t] += acc;
-                s = acc ? t : s;
-                dt[i].z = s;
+                const int32_t mask = -acc;
+                s ^= (s ^ t) & (uint32_t)mask;
+                cs1 ^= (cs1 ^ ct) & mask;
+                ks1 ^= (ks1 ^ kt) & mask;
+                o->z = s;
             }
         }
+        draw_proposals(dt, S, mh, i0, i1, &rng); /* for the word phase */
         for (uint32_t i = i0; i < i1; i++)
-            cd[dt[i].z] = 0;
+            cd[dt[(size_t)i * S].z] = 0;
     }
-#undef DOC_DRAW
     g->rd[b] = rng;
 }
 
@@ -1042,13 +1111,13 @@ static void word_pass(lda_gibbs *g, double *part, uint32_t *hist, count_list *bi
             for (uint32_t w = g->bw[b]; w < g->bw[b + 1]; w++) {
                 const uint32_t j0 = g->wptr[w], j1 = g->wptr[w + 1];
                 for (uint32_t j = j0; j < j1; j++) {
-                    uint32_t s = g->dtok[g->wtok[j].pos].z;
-                    g->wtok[j].z = s;
+                    uint32_t s = g->dtok[(size_t)g->wtok[(size_t)j * g->stride].pos * g->stride].z;
+                    g->wtok[(size_t)j * g->stride].z = s;
                     cw[s]++;
                     if (nkw) nkw[(size_t)s * v + w] += 1.0;
                 }
                 for (uint32_t j = j0; j < j1; j++) {
-                    uint32_t s = g->wtok[j].z;
+                    uint32_t s = g->wtok[(size_t)j * g->stride].z;
                     int32_t c = cw[s];
                     if (!c) continue; /* this topic already counted */
                     if (part) acc += c < LG_TAB ? tab[c] : lda_lgamma((double)c + g->beta) - lgb;
@@ -1087,9 +1156,9 @@ static void doc_pass(lda_gibbs *g, double *part)
                 const uint32_t i0 = g->dptr[d], i1 = g->dptr[d + 1];
                 if (i0 == i1) continue;
                 for (uint32_t i = i0; i < i1; i++)
-                    cd[g->dtok[i].z]++;
+                    cd[g->dtok[(size_t)i * g->stride].z]++;
                 for (uint32_t i = i0; i < i1; i++) {
-                    uint32_t s = g->dtok[i].z;
+                    uint32_t s = g->dtok[(size_t)i * g->stride].z;
                     int32_t c = cd[s];
                     if (!c) continue;
                     if (sym && c < LG_TAB)
@@ -1150,9 +1219,9 @@ static lt_status optimize_alpha_step(lda_gibbs *g, int mode)
         for (size_t d = 0; d < g->d; d++) {
             const uint32_t i0 = g->dptr[d], i1 = g->dptr[d + 1];
             for (uint32_t i = i0; i < i1; i++)
-                cd[g->dtok[i].z]++;
+                cd[g->dtok[(size_t)i * g->stride].z]++;
             for (uint32_t i = i0; i < i1; i++) {
-                uint32_t s = g->dtok[i].z;
+                uint32_t s = g->dtok[(size_t)i * g->stride].z;
                 size_t c = (size_t)cd[s];
                 if (!c) continue;
                 if (pass == 0) {
@@ -1252,7 +1321,7 @@ lt_status lda_gibbs_optimize(lda_gibbs *g, int optimize_alpha, int optimize_beta
 void lda_gibbs_assignments(const lda_gibbs *g, int32_t *z)
 {
     for (size_t i = 0; i < g->n; i++)
-        z[i] = (int32_t)g->dtok[i].z;
+        z[i] = (int32_t)g->dtok[i * g->stride].z;
 }
 
 lt_status lda_gibbs_set_hyper(lda_gibbs *g, const double *alpha, double beta)
@@ -1294,11 +1363,11 @@ lt_status lda_gibbs_check(const lda_gibbs *g)
     const size_t n = g->n, k = g->k;
     for (size_t d = 0; d < g->d; d++)
         for (uint32_t i = g->dptr[d]; i < g->dptr[d + 1]; i++) {
-            lda_tok e = g->dtok[i];
+            lda_tok e = g->dtok[(size_t)i * g->stride];
             if (e.z >= k)
                 return lt_fail(LT_ERR_NUMERIC, "Gibbs state: token %u has topic %u of %zu", (unsigned)i, (unsigned)e.z,
                                k);
-            if (e.pos >= n || g->wtok[e.pos].pos != i)
+            if (e.pos >= n || g->wtok[(size_t)e.pos * g->stride].pos != i)
                 return lt_fail(LT_ERR_NUMERIC,
                                "Gibbs state: token %u and its word-major copy do not point at each other", (unsigned)i);
             if (g->wdoc[e.pos] != d)
@@ -1308,14 +1377,14 @@ lt_status lda_gibbs_check(const lda_gibbs *g)
         }
     for (size_t w = 0; w < g->v; w++)
         for (uint32_t j = g->wptr[w]; j < g->wptr[w + 1]; j++)
-            if ((size_t)g->words[g->wtok[j].pos] != w)
+            if ((size_t)g->words[g->wtok[(size_t)j * g->stride].pos] != w)
                 return lt_fail(LT_ERR_NUMERIC,
                                "Gibbs state: word-major token %u is filed under word %zu but is word %d", (unsigned)j,
-                               w, (int)g->words[g->wtok[j].pos]);
+                               w, (int)g->words[g->wtok[(size_t)j * g->stride].pos]);
     int64_t *cnt = lt_calloc(k, sizeof *cnt);
     if (!cnt) return LT_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
-        cnt[g->dtok[i].z]++;
+        cnt[g->dtok[i * g->stride].z]++;
     lt_status st = LT_OK;
     for (size_t i = 0; i < k; i++)
         if (cnt[i] != g->ck[i]) {
