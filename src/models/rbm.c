@@ -501,7 +501,7 @@ lt_status lt_rbm_train_path(lt_rbm *m, const lt_rbm_options *o, const float *x, 
     int threads = lt_threads(o->threads);
     lt_rbm_sparse *sp = NULL;
     if (path != LT_RBM_PATH_GEMM && lt_rbm_sparse_applies(m, x, n)) {
-        LT_CHECK(lt_rbm_sparse_new(m, o, o->batch < n ? o->batch : n, threads, &sp));
+        LT_CHECK(lt_rbm_sparse_new(m, o, x, n, o->batch < n ? o->batch : n, threads, &sp));
     } else if (path == LT_RBM_PATH_SPARSE) {
         return lt_fail(LT_ERR_INVALID, "the sparse training path needs Bernoulli visible units and binary data");
     }
@@ -533,7 +533,7 @@ lt_status lt_rbm_train_path(lt_rbm *m, const lt_rbm_options *o, const float *x, 
             double mom_next = bi + 1 < nb ? mom : e0 + e + 1 < o->momentum_epochs ? o->initial_momentum : o->momentum;
             uint64_t step = ((uint64_t)(e0 + e) << 32) + bi;
             if (sp) {
-                lt_rbm_sparse_batch(sp, m, o, x, t.perm + r0, bn, lr, mom, mom_next, step);
+                lt_rbm_sparse_batch(sp, m, o, t.perm + r0, bn, lr, mom, mom_next, step);
             } else {
                 load_batch(&t, x, t.perm + r0, bn);
                 train_batch(&t, bn, lr, mom, mom_next, step);

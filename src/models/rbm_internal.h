@@ -83,8 +83,10 @@ static inline void lt_sgemm1(int ta, int tb, size_t M, size_t N, size_t K, float
  * (`threads` of them at most; thread 0 always), like the GEMM path's batch. */
 typedef struct lt_rbm_sparse lt_rbm_sparse;
 int lt_rbm_sparse_applies(const lt_rbm *m, const float *x, size_t n);
-lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, size_t bmax, int threads, lt_rbm_sparse **out);
-void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, const float *x, const size_t *idx,
+/* x: the n training rows (binary), kept as lists of on-bits. */
+lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const float *x, size_t n, size_t bmax,
+                            int threads, lt_rbm_sparse **out);
+void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, const size_t *idx,
                          size_t bn, double lr, double mom, double mom_next, uint64_t step);
 /* After a parallel region of batches: the visible biases back into m (the
  * threads keep their own copies while training). */

@@ -19,10 +19,13 @@
  * cache from one mini-batch to the next. The visible step needs every
  * block: each block writes its part of W h for every chain row, and after
  * one barrier every thread adds the parts in block order and draws the
- * chains' visible rows itself (the same draws on every thread; the data
- * rows' bits are read by every thread too). So a mini-batch costs one
- * barrier per Gibbs step, and the visible biases, which every thread needs
- * at once, are kept by each thread in its own copy, updated alike.
+ * chains' visible rows itself (the same draws on every thread). So a
+ * mini-batch costs one barrier per Gibbs step, and the visible biases,
+ * which every thread needs at once, are kept by each thread in its own
+ * copy, updated alike. While training, W lives in a copy whose rows are
+ * padded to whole cache lines (no line holds two threads' blocks), copied
+ * back into the model after each epoch; the training rows are kept as
+ * lists of their on-bits, made once.
  *
  * The random draws are those of the GEMM path: the same streams keyed by
  * (seed, step, row) for visible rows and (seed, step, row and block) for
@@ -54,9 +57,8 @@
 
 /* What each thread keeps to itself. */
 typedef struct thread_state {
-    uint8_t *m0, *m1;    /* bmax x nv, P x nv: the data rows' and the chains' visible bits */
-    uint32_t *nz0, *nz1; /* the same as lists of on-bits (rows of nv entries) */
-    size_t *c0, *c1;     /* the lists' lengths */
+    uint32_t *nz1;       /* P x nv: the chains' visible draws as lists of on-bits */
+    size_t *c1;          /* the lists' lengths */
     float *pre;          /* nv: a chain's visible probabilities */
     float *b, *vel_b;    /* nv: the visible biases and their velocity (every thread's alike) */
     uint32_t *lists;     /* nv x (bmax + P): per visible unit, the data then chain rows that have it on */
@@ -71,13 +73,17 @@ struct lt_rbm_sparse {
     int persistent, avx512, threads;
     float *h0, *h1, *hs; /* bmax x hp, P x hp, P x hp: p(h | v) of the data rows, of the chains; their draws */
     float *part;         /* 2 x nb x P x nv: the chains' visible inputs, block by block, two generations */
-    float *vel_w, *vel_c, *q;
+    float *W, *vel_w;    /* nv x hp: the weights while training, and their velocity, rows padded with
+                            zeros to whole lines so that no line holds two threads' blocks */
+    float *vel_c, *q;
+    size_t *xptr;        /* n + 1: the training rows' on-bits, row r at xcol[xptr[r] .. xptr[r + 1]) */
+    uint32_t *xcol;
     thread_state *ts;
 };
 
 static void thread_state_free(thread_state *t)
 {
-    free(t->m0), free(t->m1), free(t->nz0), free(t->nz1), free(t->c0), free(t->c1), free(t->pre), free(t->b);
+    free(t->nz1), free(t->c1), free(t->pre), free(t->b);
     free(t->vel_b), free(t->lists), free(t->n01), free(t->g);
 }
 
@@ -87,7 +93,8 @@ void lt_rbm_sparse_free(lt_rbm_sparse *s)
     if (s->ts)
         for (int t = 0; t < s->threads; t++) thread_state_free(&s->ts[t]);
     free(s->ts);
-    free(s->h0), free(s->h1), free(s->hs), free(s->part), free(s->vel_w), free(s->vel_c), free(s->q);
+    free(s->h0), free(s->h1), free(s->hs), free(s->part), free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
+    free(s->xptr), free(s->xcol);
     free(s);
 }
 
@@ -99,7 +106,18 @@ int lt_rbm_sparse_applies(const lt_rbm *m, const float *x, size_t n)
     return 1;
 }
 
-lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, size_t bmax, int threads, lt_rbm_sparse **out)
+/* Zeroed memory aligned to a cache line (NULL on overflow or no memory). */
+static void *line_calloc(size_t n, size_t size)
+{
+    if (size && n > (SIZE_MAX - 64) / size) return NULL;
+    size_t bytes = (n * size + 63) / 64 * 64;
+    void *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const float *x, size_t n, size_t bmax,
+                            int threads, lt_rbm_sparse **out)
 {
     *out = NULL;
     lt_rbm_sparse *s = lt_calloc(1, sizeof *s);
@@ -110,22 +128,32 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, size_t bma
 #if LT_X86
     s->avx512 = __builtin_cpu_supports("avx512f");
 #endif
-    s->h0 = lt_calloc(bmax * hp + CHUNK, sizeof(float)); /* CHUNK to spare: see chunk_update_512 */
-    s->h1 = lt_calloc(P * hp + CHUNK, sizeof(float));
-    s->hs = lt_calloc(P * hp, sizeof(float));
+    s->h0 = line_calloc(bmax * hp + CHUNK, sizeof(float)); /* CHUNK to spare: see chunk_update_512 */
+    s->h1 = line_calloc(P * hp + CHUNK, sizeof(float));
+    s->hs = line_calloc(P * hp, sizeof(float));
     s->part = lt_malloc(2 * s->nb * P * nv, sizeof(float));
-    s->vel_w = lt_calloc(nv * nh, sizeof(float));
+    s->W = line_calloc(nv * hp, sizeof(float));
+    s->vel_w = line_calloc(nv * hp, sizeof(float));
     s->vel_c = lt_calloc(nh, sizeof(float));
     s->q = lt_malloc(nh, sizeof(float));
     s->ts = lt_calloc((size_t)s->threads, sizeof(thread_state));
-    int ok = s->h0 && s->h1 && s->hs && s->part && s->vel_w && s->vel_c && s->q && s->ts;
+    size_t nnz = 0;
+    for (size_t t = 0; t < n * nv; t++) nnz += x[t] != 0.0f;
+    s->xptr = lt_malloc(n + 1, sizeof(size_t));
+    s->xcol = lt_malloc(nnz + 1, sizeof(uint32_t));
+    int ok = s->h0 && s->h1 && s->hs && s->part && s->W && s->vel_w && s->vel_c && s->q && s->ts && s->xptr && s->xcol;
+    if (ok) {
+        size_t c = 0;
+        for (size_t r = 0; r < n; r++) {
+            s->xptr[r] = c;
+            for (size_t i = 0; i < nv; i++)
+                if (x[r * nv + i] != 0.0f) s->xcol[c++] = (uint32_t)i;
+        }
+        s->xptr[n] = c;
+    }
     for (int t = 0; ok && t < s->threads; t++) {
         thread_state *T = &s->ts[t];
-        T->m0 = lt_malloc(bmax * nv, 1);
-        T->m1 = lt_malloc(P * nv, 1);
-        T->nz0 = lt_malloc(bmax * nv, sizeof(uint32_t));
         T->nz1 = lt_malloc(P * nv, sizeof(uint32_t));
-        T->c0 = lt_calloc(bmax, sizeof(size_t));
         T->c1 = lt_calloc(P, sizeof(size_t));
         T->pre = lt_malloc(nv, sizeof(float));
         T->b = lt_malloc(nv, sizeof(float));
@@ -133,7 +161,7 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, size_t bma
         T->lists = lt_malloc(nv * (bmax + P), sizeof(uint32_t));
         T->n01 = lt_malloc(2 * nv, sizeof(uint32_t));
         T->g = lt_malloc(nh, sizeof(float));
-        ok = T->m0 && T->m1 && T->nz0 && T->nz1 && T->c0 && T->c1 && T->pre && T->b && T->vel_b && T->lists &&
+        ok = T->nz1 && T->c1 && T->pre && T->b && T->vel_b && T->lists &&
              T->n01 && T->g;
         if (ok) memcpy(T->b, m->b, nv * sizeof(float));
     }
@@ -142,6 +170,7 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, size_t bma
         return LT_ERR_NOMEM;
     }
     for (size_t j = 0; j < nh; j++) s->q[j] = (float)o->sparsity_target;
+    for (size_t i = 0; i < nv; i++) memcpy(s->W + i * hp, m->w + i * nh, nh * sizeof(float));
     *out = s;
     return LT_OK;
 }
@@ -150,6 +179,7 @@ void lt_rbm_sparse_sync(lt_rbm_sparse *s, lt_rbm *m)
 {
     const thread_state *T0 = &s->ts[0]; /* thread 0 took part in every batch */
     memcpy(m->b, T0->b, s->nv * sizeof(float));
+    for (size_t i = 0; i < s->nv; i++) memcpy(m->w + i * s->nh, s->W + i * s->hp, s->nh * sizeof(float));
     for (int t = 1; t < s->threads; t++) {
         thread_state *T = &s->ts[t];
         memcpy(T->b, T0->b, s->nv * sizeof(float));
@@ -161,25 +191,25 @@ void lt_rbm_sparse_sync(lt_rbm_sparse *s, lt_rbm *m)
 /* ------------------------------------------------------------ kernels */
 
 /* out[j] = sum over the cnt rows idx[] of W[idx[l], j], for j in [j0, j1)
- * (the rows in list order). */
-LT_HOT static void rows_sum_any(const float *restrict W, size_t nh, size_t j0, size_t j1, const uint32_t *idx,
+ * (the rows in list order; ld: W's row length). */
+LT_HOT static void rows_sum_any(const float *restrict W, size_t ld, size_t j0, size_t j1, const uint32_t *idx,
                                 size_t cnt, float *restrict out)
 {
     for (size_t j = j0; j < j1; j++) out[j] = 0;
     for (size_t l = 0; l < cnt; l++) {
-        const float *w = W + (size_t)idx[l] * nh;
+        const float *w = W + (size_t)idx[l] * ld;
         for (size_t j = j0; j < j1; j++) out[j] += w[j];
     }
 }
 
 /* part[r][i] = sum over j in [j0, j1) of h[r][j] W[i][j], for the R rows of
  * h (row length hp). */
-LT_HOT static void visible_part_any(const float *restrict W, size_t nv, size_t nh, size_t j0, size_t j1,
+LT_HOT static void visible_part_any(const float *restrict W, size_t nv, size_t ld, size_t j0, size_t j1,
                                     const float *restrict h, size_t hp, size_t R, float *restrict part)
 {
     for (size_t r = 0; r < R; r++)
         for (size_t i = 0; i < nv; i++) {
-            const float *w = W + i * nh, *hr = h + r * hp;
+            const float *w = W + i * ld, *hr = h + r * hp;
             float a = 0;
             for (size_t j = j0; j < j1; j++) a += hr[j] * w[j];
             part[r * nv + i] = a;
@@ -233,7 +263,7 @@ LT_AVX512 static inline __mmask16 tail_mask(size_t j, size_t n)
  * vectors (the last one can be partial: mask kl). Inlined with nvec a
  * constant, so that the accumulators stay in registers (gcc keeps eight in
  * registers, not sixteen). */
-LT_AVX512 __attribute__((always_inline)) static inline void rows_sum_n(const float *restrict W, size_t nh, size_t j0,
+LT_AVX512 __attribute__((always_inline)) static inline void rows_sum_n(const float *restrict W, size_t ld, size_t j0,
                                                                        const uint32_t *idx, size_t cnt,
                                                                        float *restrict out, const int nvec,
                                                                        __mmask16 kl)
@@ -241,9 +271,9 @@ LT_AVX512 __attribute__((always_inline)) static inline void rows_sum_n(const flo
     __m512 a[8];
     for (int q = 0; q < nvec; q++) a[q] = _mm512_setzero_ps();
     for (size_t l = 0; l < cnt; l++) {
-        const float *w = W + (size_t)idx[l] * nh + j0;
+        const float *w = W + (size_t)idx[l] * ld + j0;
         if (l + 4 < cnt) { /* the rows are scattered: fetch ahead */
-            const float *wf = W + (size_t)idx[l + 4] * nh + j0;
+            const float *wf = W + (size_t)idx[l + 4] * ld + j0;
             for (int q = 0; q < nvec; q++) _mm_prefetch((const char *)(wf + 16 * q), _MM_HINT_T0);
         }
         for (int q = 0; q + 1 < nvec; q++) a[q] = _mm512_add_ps(a[q], _mm512_loadu_ps(w + 16 * q));
@@ -256,7 +286,7 @@ LT_AVX512 __attribute__((always_inline)) static inline void rows_sum_n(const flo
 /* rows_sum_any for 241 to 256 columns from j0, the last vector masked by
  * kl: sixteen accumulators, one pass over the rows (named, not an array:
  * gcc would keep an array of sixteen in memory). */
-LT_AVX512 static void rows_sum_16(const float *restrict W, size_t nh, size_t j0, const uint32_t *idx, size_t cnt,
+LT_AVX512 static void rows_sum_16(const float *restrict W, size_t ld, size_t j0, const uint32_t *idx, size_t cnt,
                                   float *restrict out, __mmask16 kl)
 {
 #define ALL15(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)
@@ -267,9 +297,9 @@ LT_AVX512 static void rows_sum_16(const float *restrict W, size_t nh, size_t j0,
     ALL15(DECL)
     __m512 a15 = _mm512_setzero_ps();
     for (size_t l = 0; l < cnt; l++) {
-        const float *w = W + (size_t)idx[l] * nh + j0;
+        const float *w = W + (size_t)idx[l] * ld + j0;
         if (l + 4 < cnt) { /* the rows are scattered: fetch ahead */
-            const float *wf = W + (size_t)idx[l + 4] * nh + j0;
+            const float *wf = W + (size_t)idx[l + 4] * ld + j0;
             ALL15(PF)
             _mm_prefetch((const char *)(wf + 240), _MM_HINT_T0);
         }
@@ -285,11 +315,11 @@ LT_AVX512 static void rows_sum_16(const float *restrict W, size_t nh, size_t j0,
 #undef STORE
 }
 
-LT_AVX512 static void rows_sum_512(const float *restrict W, size_t nh, size_t j0, size_t j1, const uint32_t *idx,
+LT_AVX512 static void rows_sum_512(const float *restrict W, size_t ld, size_t j0, size_t j1, const uint32_t *idx,
                                    size_t cnt, float *restrict out)
 {
     if (j1 - j0 > 240) {
-        rows_sum_16(W, nh, j0, idx, cnt, out, tail_mask(j0 + 240, j1));
+        rows_sum_16(W, ld, j0, idx, cnt, out, tail_mask(j0 + 240, j1));
         return;
     }
     for (size_t jc = j0; jc < j1; jc += 128) {
@@ -298,7 +328,7 @@ LT_AVX512 static void rows_sum_512(const float *restrict W, size_t nh, size_t j0
         const __mmask16 kl = tail_mask(jc + 16 * (size_t)(nvec - 1), jd);
         switch (nvec) {
 #define RS(n)                                                                                                          \
-    case n: rows_sum_n(W, nh, jc, idx, cnt, out, n, kl); break;
+    case n: rows_sum_n(W, ld, jc, idx, cnt, out, n, kl); break;
             RS(1) RS(2) RS(3) RS(4) RS(5) RS(6) RS(7) RS(8)
 #undef RS
         default: break;
@@ -329,7 +359,7 @@ LT_AVX512 static inline __m512 sum8(const __m512 a[8])
 }
 
 /* visible_part_any: tiles of four rows of h against four rows of W. */
-LT_AVX512 static void visible_part_512(const float *restrict W, size_t nv, size_t nh, size_t j0, size_t j1,
+LT_AVX512 static void visible_part_512(const float *restrict W, size_t nv, size_t ld, size_t j0, size_t j1,
                                        const float *restrict h, size_t hp, size_t R, float *restrict part)
 {
     for (size_t r0 = 0; r0 < R; r0 += 4) {
@@ -337,7 +367,7 @@ LT_AVX512 static void visible_part_512(const float *restrict W, size_t nv, size_
         for (int a = 0; a < 4; a++) hr[a] = h + (r0 + (size_t)a < R ? r0 + (size_t)a : R - 1) * hp;
         for (size_t i0 = 0; i0 < nv; i0 += 4) {
             const float *w[4];
-            for (int b = 0; b < 4; b++) w[b] = W + (i0 + (size_t)b < nv ? i0 + (size_t)b : nv - 1) * nh;
+            for (int b = 0; b < 4; b++) w[b] = W + (i0 + (size_t)b < nv ? i0 + (size_t)b : nv - 1) * ld;
             __m512 acc[16]; /* acc[4 a + b]: row a of h, row b of W */
             for (int q = 0; q < 16; q++) acc[q] = _mm512_setzero_ps();
             for (size_t j = j0; j < j1; j += 16) {
@@ -366,7 +396,7 @@ LT_AVX512 static void visible_part_512(const float *restrict W, size_t nv, size_
  * of h are padded with zeros to whole vectors and the buffers have CHUNK
  * floats to spare, so the eight vectors of g are always computed; only
  * the stores into w and vel are masked. */
-LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t nh, const uint32_t *lists, size_t LW,
+LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t ld, const uint32_t *lists, size_t LW,
                                        size_t lo1, const uint32_t *n01, size_t jc, size_t jd, float *restrict W,
                                        float *restrict vel_w)
 {
@@ -390,7 +420,7 @@ LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t nh
 #pragma GCC unroll 8
             for (int q = 0; q < 8; q++) g[q] = _mm512_fmadd_ps(_mm512_loadu_ps(h + 16 * q), f1, g[q]);
         }
-        float *w = W + i * nh + jc, *vel = vel_w + i * nh + jc;
+        float *w = W + i * ld + jc, *vel = vel_w + i * ld + jc;
 #pragma GCC unroll 8
         for (int q = 0; q < 8; q++) {
             const __mmask16 k = tail_mask(jc + 16 * (size_t)q, jd);
@@ -406,59 +436,21 @@ LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t nh
     }
 }
 
-/* The bits and on-list of a binary row of floats; returns the count. */
-LT_AVX512 static size_t scan_row_512(const float *x, size_t n, uint8_t *bits, uint32_t *nz)
-{
-    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i one = _mm512_set1_epi32(1);
-    size_t c = 0;
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 t = tail_mask(i, n);
-        __mmask16 on = _mm512_mask_cmp_ps_mask(t, _mm512_maskz_loadu_ps(t, x + i), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-        _mm512_mask_compressstoreu_epi32(nz + c, on, _mm512_add_epi32(iota, _mm512_set1_epi32((int)i)));
-        __m128i b = _mm512_cvtepi32_epi8(_mm512_maskz_mov_epi32(on, one));
-        if (t == 0xFFFF) {
-            _mm_storeu_si128((__m128i *)(bits + i), b);
-        } else {
-            uint8_t tmp[16];
-            _mm_storeu_si128((__m128i *)tmp, b);
-            memcpy(bits + i, tmp, n - i);
-        }
-        c += (size_t)__builtin_popcount(on);
-    }
-    return c;
-}
 #endif
 
-static size_t scan_row(const lt_rbm_sparse *s, const float *x, uint8_t *bits, uint32_t *nz)
-{
-#if LT_X86
-    if (s->avx512) return scan_row_512(x, s->nv, bits, nz);
-#endif
-    size_t c = 0;
-    for (size_t i = 0; i < s->nv; i++) { /* branch-free: the bits are coin flips to a predictor */
-        uint8_t on = x[i] != 0.0f;
-        bits[i] = on;
-        nz[c] = (uint32_t)i;
-        c += on;
-    }
-    return c;
-}
 
 /* ------------------------------------------------------------ one update */
 
-/* Binary draws of a row of visible probabilities p: bits and on-list (the
- * GEMM path's stream and order); returns the count. */
-static size_t draw_visible(const float *p, size_t n, uint64_t seed, uint64_t key, uint64_t row, uint8_t *bits,
-                           uint32_t *nz)
+/* Binary draws of a row of visible probabilities p as the list of on-bits
+ * (the GEMM path's stream and order); returns the count. */
+static size_t draw_visible(const float *p, size_t n, uint64_t seed, uint64_t key, uint64_t row, uint32_t *nz)
 {
     lt_rng g;
     lt_row_rng(&g, seed, key, row);
     size_t c = 0;
     for (size_t j = 0; j < n; j++) {
         uint8_t on = lt_uniformf(&g) < p[j];
-        bits[j] = on;
-        nz[c] = (uint32_t)j;
+        nz[c] = (uint32_t)j; /* branch-free: the draws are coin flips to a predictor */
         c += on;
     }
     return c;
@@ -478,14 +470,14 @@ static void hidden_block(const lt_rbm_sparse *s, const lt_rbm *m, const uint32_t
                          size_t j1, float *h)
 {
 #if LT_X86
-    if (s->avx512) rows_sum_512(m->w, s->nh, j0, j1, nz, cnt, h);
+    if (s->avx512) rows_sum_512(s->W, s->hp, j0, j1, nz, cnt, h);
     else
 #endif
-        rows_sum_any(m->w, s->nh, j0, j1, nz, cnt, h);
+        rows_sum_any(s->W, s->hp, j0, j1, nz, cnt, h);
     lt_sigmoid_row(h + j0, m->c + j0, j1 - j0);
 }
 
-void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, const float *x, const size_t *idx,
+void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, const size_t *idx,
                          size_t bn, double lr, double mom, double mom_next, uint64_t step)
 {
     const size_t nv = s->nv, nh = s->nh, hp = s->hp, nb = s->nb, P = s->persistent ? s->P : bn;
@@ -497,15 +489,13 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
     for (size_t blk = (size_t)th, j0 = blk * LT_RBM_HBLOCK, j1 = j0 + LT_RBM_HBLOCK < nh ? j0 + LT_RBM_HBLOCK : nh;    \
          blk < nb; blk += (size_t)nt, j0 = blk * LT_RBM_HBLOCK, j1 = j0 + LT_RBM_HBLOCK < nh ? j0 + LT_RBM_HBLOCK : nh)
 
-    /* the data rows' bits, on every thread */
-    for (size_t r = 0; r < bn; r++) T->c0[r] = scan_row(s, x + idx[r] * nv, T->m0 + r * nv, T->nz0 + r * nv);
-
     /* this thread's blocks of the data rows' hidden probabilities; chains
      * that start from the data (CD; PCD's first batch) draw from them */
     BLOCK_LOOP(blk, j0, j1)
     for (size_t r = 0; r < bn; r++) {
         float *h = s->h0 + r * hp;
-        hidden_block(s, m, T->nz0 + r * nv, T->c0[r], j0, j1, h);
+        const size_t q0 = s->xptr[idx[r]];
+        hidden_block(s, m, s->xcol + q0, s->xptr[idx[r] + 1] - q0, j0, j1, h);
         if (from_data && r < P) draw_hidden(h, s->hs + r * hp, j0, j1, seed, step * 4096, r, nb, blk);
     }
 
@@ -515,10 +505,10 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         BLOCK_LOOP(blk, j0, j1)
         {
 #if LT_X86
-            if (s->avx512) visible_part_512(m->w, nv, nh, j0, j1, s->hs, hp, P, part + blk * P * nv);
+            if (s->avx512) visible_part_512(s->W, nv, hp, j0, j1, s->hs, hp, P, part + blk * P * nv);
             else
 #endif
-                visible_part_any(m->w, nv, nh, j0, j1, s->hs, hp, P, part + blk * P * nv);
+                visible_part_any(s->W, nv, hp, j0, j1, s->hs, hp, P, part + blk * P * nv);
         }
 #pragma omp barrier
         /* every thread draws every chain's visible row (the same draws) */
@@ -530,7 +520,7 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
                 for (size_t i = 0; i < nv; i++) pre[i] += pb[i];
             }
             lt_sigmoid_row(pre, T->b, nv);
-            T->c1[r] = draw_visible(pre, nv, seed, key, r, T->m1 + r * nv, T->nz1 + r * nv);
+            T->c1[r] = draw_visible(pre, nv, seed, key, r, T->nz1 + r * nv);
         }
         /* the last draw of h matters only to persistent chains */
         const int draw = st + 1 < o->cd_k || s->persistent;
@@ -567,8 +557,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
     uint32_t *n01 = T->n01;
     memset(n01, 0, 2 * nv * sizeof *n01);
     for (size_t r = 0; r < bn; r++)
-        for (size_t l = 0; l < T->c0[r]; l++) {
-            uint32_t i = T->nz0[r * nv + l];
+        for (size_t q = s->xptr[idx[r]]; q < s->xptr[idx[r] + 1]; q++) {
+            uint32_t i = s->xcol[q];
             T->lists[i * LW + n01[2 * i]++] = (uint32_t)r;
         }
     for (size_t r = 0; r < P; r++)
@@ -599,7 +589,7 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         size_t jd = jc + CHUNK < j1 ? jc + CHUNK : j1;
 #if LT_X86
         if (s->avx512) {
-            chunk_update_512(&u, nv, nh, T->lists, LW, s->bmax, n01, jc, jd, m->w, s->vel_w);
+            chunk_update_512(&u, nv, hp, T->lists, LW, s->bmax, n01, jc, jd, s->W, s->vel_w);
             continue;
         }
 #endif
@@ -607,7 +597,7 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
             row_update ui = u;
             ui.L0 = T->lists + i * LW, ui.L1 = ui.L0 + s->bmax, ui.n0 = n01[2 * i], ui.n1 = n01[2 * i + 1];
             if (ui.n0 + ui.n1 > 0 || mom_on || dec != 0)
-                row_update_any(&ui, jc, jd, m->w + i * nh, s->vel_w + i * nh, T->g);
+                row_update_any(&ui, jc, jd, s->W + i * hp, s->vel_w + i * hp, T->g);
         }
     }
 #undef BLOCK_LOOP
