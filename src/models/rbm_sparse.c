@@ -61,8 +61,8 @@ typedef struct thread_state {
     size_t *c1;          /* the lists' lengths */
     float *pre;          /* nv: a chain's visible probabilities */
     float *b, *vel_b;    /* nv: the visible biases and their velocity (every thread's alike) */
-    uint32_t *lists;     /* nv x (bmax + P): per visible unit, the data then chain rows that have it on */
-    uint32_t *n01;       /* nv x 2: how many of each */
+    uint32_t *lists;     /* nv x (bmax + P): per visible unit, the rows of hsc that have it on */
+    uint32_t *n01;       /* 2 x nv: how many data rows; how many rows in all */
     float *g;            /* nh: a row's update (the portable kernel) */
     uint64_t gibbs;      /* Gibbs steps taken (the parity of the shared parts) */
     int started;         /* PCD chains initialised */
@@ -72,6 +72,7 @@ struct lt_rbm_sparse {
     size_t nv, nh, hp, bmax, P, nb; /* hp: the padded row length of h buffers; nb: hidden blocks */
     int persistent, avx512, threads;
     float *h0, *h1, *hs; /* bmax x hp, P x hp, P x hp: p(h | v) of the data rows, of the chains; their draws */
+    float *hsc;          /* (bmax + P) x hp: h0's rows, then h1's, scaled by their factors in the update */
     float *part;         /* 2 x nb x P x nv: the chains' visible inputs, block by block, two generations */
     float *W, *vel_w;    /* nv x hp: the weights while training, and their velocity, rows padded with
                             zeros to whole lines so that no line holds two threads' blocks */
@@ -93,7 +94,7 @@ void lt_rbm_sparse_free(lt_rbm_sparse *s)
     if (s->ts)
         for (int t = 0; t < s->threads; t++) thread_state_free(&s->ts[t]);
     free(s->ts);
-    free(s->h0), free(s->h1), free(s->hs), free(s->part), free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
+    free(s->h0), free(s->h1), free(s->hsc), free(s->hs), free(s->part), free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
     free(s->xptr), free(s->xcol);
     free(s);
 }
@@ -128,8 +129,9 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
 #if LT_X86
     s->avx512 = __builtin_cpu_supports("avx512f");
 #endif
-    s->h0 = line_calloc(bmax * hp + CHUNK, sizeof(float)); /* CHUNK to spare: see chunk_update_512 */
-    s->h1 = line_calloc(P * hp + CHUNK, sizeof(float));
+    s->h0 = line_calloc(bmax * hp, sizeof(float));
+    s->h1 = line_calloc(P * hp, sizeof(float));
+    s->hsc = line_calloc((bmax + P) * hp + CHUNK, sizeof(float)); /* CHUNK to spare: see chunk_update_512 */
     s->hs = line_calloc(P * hp, sizeof(float));
     s->part = lt_malloc(2 * s->nb * P * nv, sizeof(float));
     s->W = line_calloc(nv * hp, sizeof(float));
@@ -141,7 +143,7 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     for (size_t t = 0; t < n * nv; t++) nnz += x[t] != 0.0f;
     s->xptr = lt_malloc(n + 1, sizeof(size_t));
     s->xcol = lt_malloc(nnz + 1, sizeof(uint32_t));
-    int ok = s->h0 && s->h1 && s->hs && s->part && s->W && s->vel_w && s->vel_c && s->q && s->ts && s->xptr && s->xcol;
+    int ok = s->h0 && s->h1 && s->hsc && s->hs && s->part && s->W && s->vel_w && s->vel_c && s->q && s->ts && s->xptr && s->xcol;
     if (ok) {
         size_t c = 0;
         for (size_t r = 0; r < n; r++) {
@@ -216,15 +218,16 @@ LT_HOT static void visible_part_any(const float *restrict W, size_t nv, size_t l
         }
 }
 
-/* The update of columns [ja, jb) of row i of W: g = f0 * (sum of the rows
- * L0 of h0) + f1 * (sum of the rows L1 of h1); without momentum
+/* The update of columns [ja, jb) of a row of W: g = the sum of the n rows
+ * L of hsc (the batch's hidden rows, each already scaled by its factor:
+ * lr / B for data rows, -lr / P for chain rows); without momentum
  * w = (1 - dec) w + g, with it v = vel + g - dec w, w += v, vel = mn v. */
 typedef struct row_update {
-    const float *h0, *h1;
+    const float *hsc;
     size_t hp;
-    const uint32_t *L0, *L1;
-    size_t n0, n1;
-    float f0, f1, dec, mn;
+    const uint32_t *L;
+    size_t n;
+    float dec, mn;
     int mom;
 } row_update;
 
@@ -232,13 +235,9 @@ LT_HOT static void row_update_any(const row_update *u, size_t ja, size_t jb, flo
                                   float *restrict g)
 {
     for (size_t j = ja; j < jb; j++) g[j] = 0;
-    for (size_t l = 0; l < u->n0; l++) {
-        const float *h = u->h0 + (size_t)u->L0[l] * u->hp;
-        for (size_t j = ja; j < jb; j++) g[j] += h[j] * u->f0;
-    }
-    for (size_t l = 0; l < u->n1; l++) {
-        const float *h = u->h1 + (size_t)u->L1[l] * u->hp;
-        for (size_t j = ja; j < jb; j++) g[j] += h[j] * u->f1;
+    for (size_t l = 0; l < u->n; l++) {
+        const float *h = u->hsc + (size_t)u->L[l] * u->hp;
+        for (size_t j = ja; j < jb; j++) g[j] += h[j];
     }
     if (!u->mom) {
         const float keep = 1.0f - u->dec;
@@ -391,34 +390,27 @@ LT_AVX512 static void visible_part_512(const float *restrict W, size_t nv, size_
 }
 
 /* Columns [jc, jd) (jd - jc <= CHUNK) of the update of every row of W that
- * needs one: lists[i * LW ..] holds row i's data rows then (from
- * offset lo1) its chain rows, n01[2i], n01[2i + 1] their counts. The rows
- * of h are padded with zeros to whole vectors and the buffers have CHUNK
- * floats to spare, so the eight vectors of g are always computed; only
- * the stores into w and vel are masked. */
+ * needs one: lists[i * LW ..] holds the rows of hsc that row i sums,
+ * counts[i] of them. The rows of hsc are padded with zeros to whole
+ * vectors and the buffer has CHUNK floats to spare, so the eight vectors
+ * of g are always computed; only the stores into w and vel are masked. */
 LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t ld, const uint32_t *lists, size_t LW,
-                                       size_t lo1, const uint32_t *n01, size_t jc, size_t jd, float *restrict W,
+                                       const uint32_t *counts, size_t jc, size_t jd, float *restrict W,
                                        float *restrict vel_w)
 {
-    const __m512 f0 = _mm512_set1_ps(u->f0), f1 = _mm512_set1_ps(u->f1), keep = _mm512_set1_ps(1.0f - u->dec);
-    const __m512 dec = _mm512_set1_ps(u->dec), mn = _mm512_set1_ps(u->mn);
-    const float *h0 = u->h0 + jc, *h1 = u->h1 + jc;
+    const __m512 keep = _mm512_set1_ps(1.0f - u->dec), dec = _mm512_set1_ps(u->dec), mn = _mm512_set1_ps(u->mn);
+    const float *hsc = u->hsc + jc;
     const size_t hp = u->hp;
     for (size_t i = 0; i < nv; i++) {
-        const uint32_t *L0 = lists + i * LW, *L1 = L0 + lo1, n0 = n01[2 * i], n1 = n01[2 * i + 1];
-        if (n0 + n1 == 0 && !u->mom && u->dec == 0) continue;
+        const uint32_t *L = lists + i * LW, n = counts[i];
+        if (n == 0 && !u->mom && u->dec == 0) continue;
         __m512 g[8];
 #pragma GCC unroll 8
         for (int q = 0; q < 8; q++) g[q] = _mm512_setzero_ps();
-        for (uint32_t l = 0; l < n0; l++) {
-            const float *h = h0 + (size_t)L0[l] * hp;
+        for (uint32_t l = 0; l < n; l++) {
+            const float *h = hsc + (size_t)L[l] * hp;
 #pragma GCC unroll 8
-            for (int q = 0; q < 8; q++) g[q] = _mm512_fmadd_ps(_mm512_loadu_ps(h + 16 * q), f0, g[q]);
-        }
-        for (uint32_t l = 0; l < n1; l++) {
-            const float *h = h1 + (size_t)L1[l] * hp;
-#pragma GCC unroll 8
-            for (int q = 0; q < 8; q++) g[q] = _mm512_fmadd_ps(_mm512_loadu_ps(h + 16 * q), f1, g[q]);
+            for (int q = 0; q < 8; q++) g[q] = _mm512_add_ps(g[q], _mm512_loadu_ps(h + 16 * q));
         }
         float *w = W + i * ld + jc, *vel = vel_w + i * ld + jc;
 #pragma GCC unroll 8
@@ -551,53 +543,59 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         m->c[j] += s->vel_c[j];
     }
 
-    /* per visible unit, the data and chain rows that have it on; the
-     * visible biases (every thread its copy) */
+    /* per visible unit, the data and chain rows that have it on, as rows of
+     * hsc (data rows r, then chain rows bmax + r); the visible biases (every
+     * thread its copy) */
     const size_t LW = s->bmax + s->P;
-    uint32_t *n01 = T->n01;
-    memset(n01, 0, 2 * nv * sizeof *n01);
+    uint32_t *n0 = T->n01, *ntot = T->n01 + nv; /* data rows; data and chain rows */
+    memset(T->n01, 0, 2 * nv * sizeof *T->n01);
     for (size_t r = 0; r < bn; r++)
         for (size_t q = s->xptr[idx[r]]; q < s->xptr[idx[r] + 1]; q++) {
             uint32_t i = s->xcol[q];
-            T->lists[i * LW + n01[2 * i]++] = (uint32_t)r;
+            T->lists[i * LW + ntot[i]++] = (uint32_t)r;
         }
+    memcpy(n0, ntot, nv * sizeof *n0);
     for (size_t r = 0; r < P; r++)
         for (size_t l = 0; l < T->c1[r]; l++) {
             uint32_t i = T->nz1[r * nv + l];
-            T->lists[i * LW + s->bmax + n01[2 * i + 1]++] = (uint32_t)r;
+            T->lists[i * LW + ntot[i]++] = (uint32_t)(s->bmax + r);
         }
     for (size_t i = 0; i < nv; i++) {
-        double gb = (double)n01[2 * i] * sd - (double)n01[2 * i + 1] * sm;
+        double gb = (double)n0[i] * sd - (double)(ntot[i] - n0[i]) * sm;
         T->vel_b[i] = (float)(mom * T->vel_b[i] + lr * gb);
         T->b[i] += T->vel_b[i];
     }
 
+    /* this thread's columns of the hidden rows scaled by their factors in
+     * the gradient (lr / B for the data, -lr / P for the chains), as the
+     * GEMM path scales them */
+    const float f0 = (float)(lr * sd), f1 = (float)(-lr * sm);
+    BLOCK_LOOP(blk, j0, j1)
+    {
+        for (size_t r = 0; r < bn; r++)
+            for (size_t j = j0; j < j1; j++) s->hsc[r * hp + j] = s->h0[r * hp + j] * f0;
+        for (size_t r = 0; r < P; r++)
+            for (size_t j = j0; j < j1; j++) s->hsc[(s->bmax + r) * hp + j] = s->h1[r * hp + j] * f1;
+    }
+
     /* this thread's columns of W, a chunk of columns at a time over every
-     * row, so that the chunk of h0 and h1 stays in L1 */
+     * row, so that the chunk of hsc stays in L1 */
     const float dec = (float)(lr * o->weight_decay);
     const int mom_on = !(mom == 0 && mom_next == 0);
-    const row_update u = {.h0 = s->h0,
-                          .h1 = s->h1,
-                          .hp = hp,
-                          .f0 = (float)(lr * sd),
-                          .f1 = (float)(-lr * sm),
-                          .dec = dec,
-                          .mn = (float)mom_next,
-                          .mom = mom_on};
+    const row_update u = {.hsc = s->hsc, .hp = hp, .dec = dec, .mn = (float)mom_next, .mom = mom_on};
     BLOCK_LOOP(blk, j0, j1)
     for (size_t jc = j0; jc < j1; jc += CHUNK) {
         size_t jd = jc + CHUNK < j1 ? jc + CHUNK : j1;
 #if LT_X86
         if (s->avx512) {
-            chunk_update_512(&u, nv, hp, T->lists, LW, s->bmax, n01, jc, jd, s->W, s->vel_w);
+            chunk_update_512(&u, nv, hp, T->lists, LW, ntot, jc, jd, s->W, s->vel_w);
             continue;
         }
 #endif
         for (size_t i = 0; i < nv; i++) {
             row_update ui = u;
-            ui.L0 = T->lists + i * LW, ui.L1 = ui.L0 + s->bmax, ui.n0 = n01[2 * i], ui.n1 = n01[2 * i + 1];
-            if (ui.n0 + ui.n1 > 0 || mom_on || dec != 0)
-                row_update_any(&ui, jc, jd, s->W + i * hp, s->vel_w + i * hp, T->g);
+            ui.L = T->lists + i * LW, ui.n = ntot[i];
+            if (ui.n > 0 || mom_on || dec != 0) row_update_any(&ui, jc, jd, s->W + i * hp, s->vel_w + i * hp, T->g);
         }
     }
 #undef BLOCK_LOOP
