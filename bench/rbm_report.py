@@ -327,6 +327,13 @@ def section(results, failures, a):
             out.append("| %s, %s hidden (this run) | PCD-1, batch %s, %s epochs on %s digits | %.2f ± %.2f "
                        "| this table |" % ({"latent": "latent RBM"}.get(impl, NAMES.get(impl, impl)), r0["hidden"], r0["batch"], r0["e2"],
                                           format(int(r0["n"]), ","), float(ar["ll_test"]), float(ar["log_z_se"])))
+    for r in (r for r in results if r.get("kind") == "dbm"):
+        out.append("| latent DBM, %s hidden (this run) | pretrained %s epochs per layer (weight doubling), then %s epochs "
+                   "of mean field and %s persistent chains, batch %s, on %s digits (fit %.0f s) | %.2f ± %.2f "
+                   "(mean-field lower bound, log Z by AIS %s × %s) | this run |"
+                   % (r["hidden"].replace(",", "-"), r["pretrain_epochs"], r["epochs"], r["chains"], r["batch"],
+                      format(int(r["n"]), ","), float(r["fit_sec"]), float(r["ll_test"]), float(r["ll_se"]),
+                      r["ais_runs"], r["ais_betas"]))
     n_mn = next((int(r["n"]) for r in fits + cd25 if r["tag"].startswith("mnist")), 8000)
     t_mn = next((int(r["n_test"]) for r in fits + cd25 if r["tag"].startswith("mnist")), 2000)
     out.append("")

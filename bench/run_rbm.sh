@@ -42,6 +42,10 @@
 #     affordable. EPOCHS=N sets E2 = N (E1 stays); setting E1 and E2 sets both.
 #   AIS_CASES ["mnist-b20 mnist-b100"]  AIS_RUNS [100; QUICK: 16]  AIS_BETAS [10000; QUICK: 500]
 #   CD25_EPOCHS [10; QUICK: 1; 0: no CD-25 run]
+#   DBM_EPOCHS [30; QUICK: 1; 0: no DBM run]  DBM_PRETRAIN [20; QUICK: 1]  DBM_HIDDEN ["500,1000"; QUICK: "100,100"]:
+#     a deep Boltzmann machine fitted by the latent command line on the MNIST rows
+#     (bench/rbm_dbm.py), its held-out mean-field bound with log Z by AIS, for the
+#     comparison with the published DBM figure
 #   N_TRAIN, N_TEST [0 = all; QUICK: 1000, 500]: the first rows of each file
 #   DATA [bench/data/rbm]: made once by bench/rbm_data.py (delete to remake)
 #   BUILD [build-bench]  build directory, relative to the repository root (or absolute)
@@ -87,6 +91,9 @@ if [ "$QUICK" = 1 ]; then
     AIS_RUNS=${AIS_RUNS:-16}
     AIS_BETAS=${AIS_BETAS:-500}
     CD25_EPOCHS=${CD25_EPOCHS:-1}
+    DBM_EPOCHS=${DBM_EPOCHS:-1}
+    DBM_PRETRAIN=${DBM_PRETRAIN:-1}
+    DBM_HIDDEN=${DBM_HIDDEN:-100,100}
     N_TRAIN=${N_TRAIN:-1000}
     N_TEST=${N_TEST:-500}
 else
@@ -95,6 +102,9 @@ else
     AIS_RUNS=${AIS_RUNS:-100}
     AIS_BETAS=${AIS_BETAS:-10000}
     CD25_EPOCHS=${CD25_EPOCHS:-10}
+    DBM_EPOCHS=${DBM_EPOCHS:-30}
+    DBM_PRETRAIN=${DBM_PRETRAIN:-20}
+    DBM_HIDDEN=${DBM_HIDDEN:-500,1000}
     N_TRAIN=${N_TRAIN:-0}
     N_TEST=${N_TEST:-0}
 fi
@@ -104,7 +114,7 @@ CMAKE_EXTRA=${CMAKE_EXTRA:-}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 COMMAND="QUICK=$QUICK THREADS=$THREADS ROUNDS=$ROUNDS HIDDEN=$HIDDEN LR=$LR${E1:+ E1=$E1}${E2:+ E2=$E2}${EPOCHS:+ EPOCHS=$EPOCHS}"
 COMMAND="$COMMAND CASES=\"$CASES\" IMPLS=\"$IMPLS\" AIS_CASES=\"$AIS_CASES\" AIS_RUNS=$AIS_RUNS AIS_BETAS=$AIS_BETAS"
-COMMAND="$COMMAND CD25_EPOCHS=$CD25_EPOCHS${OMP_WAIT_POLICY:+ OMP_WAIT_POLICY=$OMP_WAIT_POLICY}"
+COMMAND="$COMMAND CD25_EPOCHS=$CD25_EPOCHS DBM_EPOCHS=$DBM_EPOCHS DBM_PRETRAIN=$DBM_PRETRAIN DBM_HIDDEN=$DBM_HIDDEN${OMP_WAIT_POLICY:+ OMP_WAIT_POLICY=$OMP_WAIT_POLICY}"
 [ "${SKIP_BUILD:-0}" = 1 ] && COMMAND="$COMMAND BUILD=${BUILD#"$ROOT"/} SKIP_BUILD=1"
 COMMAND="$COMMAND bench/run_rbm.sh"
 
@@ -142,8 +152,8 @@ else
     TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null || true)
     grep -q rbm_latent <<<"$TARGETS" ||
         die "the build has no rbm_latent target: is LT_BUILD_BENCH wired to add_subdirectory(bench)?"
-    say "building rbm_latent blas_rate"
-    cmake --build "$BUILD" -j2 --target rbm_latent blas_rate >&2 || die "build failed"
+    say "building rbm_latent blas_rate latent"
+    cmake --build "$BUILD" -j2 --target rbm_latent blas_rate latent >&2 || die "build failed"
 fi
 BIN="$BUILD/bench"
 # The tree the programs come from: now, just after the build (the tree may
@@ -264,6 +274,13 @@ if [ "$CD25_EPOCHS" -gt 0 ]; then
         --batch 100 --lr "$LR" --cd 25 --pcd 0 --momentum 0.9 --weight-decay 2e-4 --e1 0 --e2 "$CD25_EPOCHS" \
         --threads "$THREADS" --seed "$SEED" --n "$N_TRAIN" --n-test "$N_TEST" --ais-runs "$AIS_RUNS" \
         --ais-betas "$AIS_BETAS" --save "$MODELS/mnist-cd25-latent.safetensors" --tag mnist-cd25
+fi
+# A DBM, latent only: beside the published DBM figure (same caveat on the training set).
+if [ "$DBM_EPOCHS" -gt 0 ]; then
+    run_cmd dbm "mnist DBM" "$PY" bench/rbm_dbm.py --latent "$BUILD/latent" --train "$DATA/mnist_train.npy" \
+        --test "$DATA/mnist_test.npy" --model "$MODELS/mnist-dbm-latent.safetensors" --hidden "$DBM_HIDDEN" \
+        --pretrain-epochs "$DBM_PRETRAIN" --epochs "$DBM_EPOCHS" --threads "$THREADS" --seed "$SEED" \
+        --ais-runs "$AIS_RUNS" --ais-betas "$AIS_BETAS" --n "$N_TRAIN" --n-test "$N_TEST"
 fi
 echo "UPTIME end $(uptime)" >>"$LOG"
 
