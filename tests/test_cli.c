@@ -136,6 +136,10 @@ static void test_demo(void)
     const char *a = strstr(out, "\"rbm100_ais_heldout_nats\":"), *b = strstr(out, "\"rbm_independent_pixels_heldout_nats\":");
     CHECK_MSG(a && b && strtod(strchr(a, ':') + 1, NULL) > strtod(strchr(b, ':') + 1, NULL) + 2, "demo json: %.300s",
               a ? a : out);
+    /* and a DBM whose held-out lower bound beats independent pixels too */
+    const char *d = strstr(out, "\"dbm_bound_heldout_nats\":");
+    CHECK_MSG(d && b && strtod(strchr(d, ':') + 1, NULL) > strtod(strchr(b, ':') + 1, NULL) + 2, "demo json: %.300s",
+              d ? d : out);
 }
 
 int main(void)
