@@ -500,11 +500,9 @@ lt_status lt_rbm_train_path(lt_rbm *m, const lt_rbm_options *o, const float *x, 
     LT_CHECK(check_data(m, x, n));
     int threads = lt_threads(o->threads);
     lt_rbm_sparse *sp = NULL;
-    if (path != LT_RBM_PATH_GEMM && lt_rbm_sparse_applies(m, x, n)) {
-        LT_CHECK(lt_rbm_sparse_new(m, o, x, n, o->batch < n ? o->batch : n, threads, &sp));
-    } else if (path == LT_RBM_PATH_SPARSE) {
+    if (path != LT_RBM_PATH_GEMM) LT_CHECK(lt_rbm_sparse_new(m, o, x, n, o->batch < n ? o->batch : n, threads, &sp));
+    if (!sp && path == LT_RBM_PATH_SPARSE)
         return lt_fail(LT_ERR_INVALID, "the sparse training path needs Bernoulli visible units and binary data");
-    }
     trainer t;
     lt_status st0 = trainer_init(&t, m, o, n);
     if (st0) {

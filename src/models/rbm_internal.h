@@ -82,8 +82,9 @@ static inline void lt_sgemm1(int ta, int tb, size_t M, size_t N, size_t K, float
  * random draws). lt_rbm_sparse_batch is called by every thread of the team
  * (`threads` of them at most; thread 0 always), like the GEMM path's batch. */
 typedef struct lt_rbm_sparse lt_rbm_sparse;
-int lt_rbm_sparse_applies(const lt_rbm *m, const float *x, size_t n);
-/* x: the n training rows (binary), kept as lists of on-bits. */
+/* *out NULL (and LT_OK) when the path does not apply: visible units not
+ * Bernoulli, or a value of x neither 0 nor 1. x: the n training rows, kept
+ * as lists of on-bits. */
 lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const float *x, size_t n, size_t bmax,
                             int threads, lt_rbm_sparse **out);
 void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, const size_t *idx,

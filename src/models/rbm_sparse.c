@@ -37,7 +37,6 @@
 
 #include "internal.h"
 
-#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,14 +98,6 @@ void lt_rbm_sparse_free(lt_rbm_sparse *s)
     free(s);
 }
 
-int lt_rbm_sparse_applies(const lt_rbm *m, const float *x, size_t n)
-{
-    if (m->visible != LT_RBM_BERNOULLI) return 0;
-    for (size_t t = 0; t < n * m->nv; t++)
-        if (x[t] != 0.0f && x[t] != 1.0f) return 0;
-    return 1;
-}
-
 /* Zeroed memory aligned to a cache line (NULL on overflow or no memory). */
 static void *line_calloc(size_t n, size_t size)
 {
@@ -121,6 +112,13 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
                             int threads, lt_rbm_sparse **out)
 {
     *out = NULL;
+    if (m->visible != LT_RBM_BERNOULLI) return LT_OK;
+    /* one pass: the data must be binary; their on-bits are counted */
+    size_t nnz = 0;
+    for (size_t t = 0; t < n * m->nv; t++) {
+        if (x[t] != 0.0f && x[t] != 1.0f) return LT_OK;
+        nnz += x[t] != 0.0f;
+    }
     lt_rbm_sparse *s = lt_calloc(1, sizeof *s);
     if (!s) return LT_ERR_NOMEM;
     size_t nv = m->nv, nh = m->nh, P = bmax, hp = (nh + 15) / 16 * 16;
@@ -139,8 +137,6 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     s->vel_c = lt_calloc(nh, sizeof(float));
     s->q = lt_malloc(nh, sizeof(float));
     s->ts = lt_calloc((size_t)s->threads, sizeof(thread_state));
-    size_t nnz = 0;
-    for (size_t t = 0; t < n * nv; t++) nnz += x[t] != 0.0f;
     s->xptr = lt_malloc(n + 1, sizeof(size_t));
     s->xcol = lt_malloc(nnz + 1, sizeof(uint32_t));
     int ok = s->h0 && s->h1 && s->hsc && s->hs && s->part && s->W && s->vel_w && s->vel_c && s->q && s->ts && s->xptr && s->xcol;
