@@ -16,7 +16,8 @@
 #   spam    SpamAssassin mail bodies (6,018 documents), K = 50: the same
 #   synth   a synthetic corpus of SYNTH_TOKENS tokens (Zipf words, LDA
 #           topic structure): latent's Gibbs tokens per second per thread,
-#           K in SYNTH_K, threads in SYNTH_THREADS, by bench/lda_gibbs_speed
+#           K in SYNTH_K, threads in SYNTH_THREADS, Metropolis-Hastings steps
+#           per token per phase in SYNTH_MH, by bench/lda_gibbs_speed
 #           (the sampler step by step: SYNTH_BURN untimed sweeps, then
 #           SYNTH_SWEEPS sweeps each timed alone, wall clock and CPU time;
 #           the median counts). Timing whole fits of M1 and M2 sweeps and
@@ -49,6 +50,7 @@
 #   CP_VB ["1,2,4,8"]                 latent VB iterations / online-VB passes (as many as the peers)
 #   CP_PEER ["1,2,4,8"]               gensim / scikit-learn passes (or batch iterations)
 #   SYNTH_TOKENS [50000000]  SYNTH_K ["100 1000"]  SYNTH_THREADS ["1 2"]
+#   SYNTH_MH ["2 4"]: latent's default, and the published WarpLDA figure's
 #   SYNTH_BURN [3; QUICK: 1] SYNTH_SWEEPS [5; QUICK: 3]: untimed and timed Gibbs sweeps per case
 #   DATA [bench/data/lda; QUICK: bench/data/lda-quick]  MAX_DOCS [0 = all; QUICK: 1500]: the corpora
 #       (made once by bench/lda_data.py; delete the folder to remake them, e.g. with another SEED)
@@ -87,6 +89,7 @@ TAG_SUFFIX=${TAG_SUFFIX:-}
 IMPLS=${IMPLS:-"latent-gibbs latent-online-vb gensim-multicore sklearn-online"}
 SYNTH_K=${SYNTH_K:-"100 1000"}
 SYNTH_THREADS=${SYNTH_THREADS:-"1 2"}
+SYNTH_MH=${SYNTH_MH:-"2 4"}
 if [ "$QUICK" = 1 ]; then
     ROUNDS=${ROUNDS:-1}
     CP_GIBBS=${CP_GIBBS:-"10,20"}
@@ -114,7 +117,7 @@ CMAKE_EXTRA=${CMAKE_EXTRA:-}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 COMMAND="QUICK=$QUICK THREADS=$THREADS ROUNDS=$ROUNDS K=$K CASES=\"$CASES\" IMPLS=\"$IMPLS\" CP_GIBBS=$CP_GIBBS"
 COMMAND="$COMMAND CP_VB=$CP_VB CP_PEER=$CP_PEER SYNTH_TOKENS=$SYNTH_TOKENS SYNTH_K=\"$SYNTH_K\""
-COMMAND="$COMMAND SYNTH_THREADS=\"$SYNTH_THREADS\" SYNTH_BURN=$SYNTH_BURN SYNTH_SWEEPS=$SYNTH_SWEEPS bench/run_lda.sh"
+COMMAND="$COMMAND SYNTH_THREADS=\"$SYNTH_THREADS\" SYNTH_MH=\"$SYNTH_MH\" SYNTH_BURN=$SYNTH_BURN SYNTH_SWEEPS=$SYNTH_SWEEPS bench/run_lda.sh"
 
 say() { printf '[run_lda %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -251,7 +254,7 @@ for round in $(seq 1 "$ROUNDS"); do
             for k in $SYNTH_K; do
                 for t in $SYNTH_THREADS; do
                     run_cmd "$round" "synth K=$k threads=$t" "$BIN/lda_gibbs_speed" --docword "$SYNTH" --k "$k" \
-                        --threads "$t" --mh 2 --alpha "$ALPHA" --beta "$BETA" --burn "$SYNTH_BURN" \
+                        --threads "$t" --mh "$(echo $SYNTH_MH | tr ' ' ',')" --alpha "$ALPHA" --beta "$BETA" --burn "$SYNTH_BURN" \
                         --sweeps "$SYNTH_SWEEPS" --seed "$SEED" --tag synth
                 done
             done

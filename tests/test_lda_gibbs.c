@@ -373,6 +373,8 @@ static void test_stationary_distribution(void)
     stationary_case(sym, 0.3, 2, 2);
     stationary_case(asym, 0.1, 1, 3);
     stationary_case(asym, 2.0, 2, 4);
+    stationary_case(asym, 0.5, 3, 5); /* mh 3 and 4: the records' padded layout */
+    stationary_case(sym, 0.05, 4, 6);
 }
 
 static void test_consistency_and_loglik(void)
@@ -568,6 +570,60 @@ static void test_determinism_and_threads(void)
 }
 
 /* The model's counts are those of the final state, step by step. */
+/* The ways proposals are drawn (from the records directly; ahead with
+ * prefetches; a word's from its packed topics) are one chain: with every
+ * item drawn one way or every item the other, the assignments are the same,
+ * for each number of MH steps, over 10 blocks (where which proposals are
+ * read live depends on the blocks). */
+static void test_draw_paths_same_chain(void)
+{
+    const size_t k = 6, v = 40, nd = 120, len = 60;
+    double *phi = malloc(k * v * sizeof *phi), *theta = malloc(nd * k * sizeof *theta);
+    lt_corpus *c = synth(k, v, nd, len, 0.3, 21, phi, theta);
+    const size_t n = c->n_tokens;
+    int32_t *za = malloc(n * sizeof *za), *zb = malloc(n * sizeof *zb);
+    lt_lda_options o;
+    default_opts(&o, k);
+    for (int mh = 1; mh <= 4; mh++) {
+        lda_gibbs *ga = NULL, *gb = NULL;
+        lda_gibbs_params p;
+        lda_gibbs_params_default(&p);
+        p.block_tokens = 720; /* 10 blocks */
+        p.mh_steps = mh;
+        p.draw_near = 0; /* every document ahead, every word from its packed topics */
+        CHECK_OK(lda_gibbs_create(&o, c, &p, &ga));
+        p.draw_near = SIZE_MAX; /* every item from its records */
+        CHECK_OK(lda_gibbs_create(&o, c, &p, &gb));
+        if (ga && gb) {
+            size_t nbw = 0, nbd = 0;
+            lda_gibbs_blocks(ga, &nbw, &nbd);
+            CHECK_MSG(nbw >= 5 && nbd >= 5, "%zu word blocks, %zu document blocks", nbw, nbd);
+            int same = 1, moved = 0;
+            lda_gibbs_assignments(ga, za);
+            for (int it = 0; it < 15; it++) {
+                lda_gibbs_sweep(ga);
+                lda_gibbs_sweep(gb);
+            }
+            lda_gibbs_assignments(gb, zb);
+            for (size_t i = 0; i < n; i++)
+                moved += za[i] != zb[i];
+            lda_gibbs_assignments(ga, za);
+            for (size_t i = 0; i < n; i++)
+                same &= za[i] == zb[i];
+            CHECK_MSG(same, "mh %d: the two ways of drawing gave different chains", mh);
+            CHECK_MSG(moved > (int)n / 4, "mh %d: only %d of %zu topics moved", mh, moved, n);
+            CHECK_OK(lda_gibbs_check(ga));
+        }
+        lda_gibbs_free(ga);
+        lda_gibbs_free(gb);
+    }
+    free(za);
+    free(zb);
+    free(phi);
+    free(theta);
+    corpus_del(c);
+}
+
 static void test_model_counts_match_state(void)
 {
     const size_t k = 4, v = 30, nd = 40, len = 25;
@@ -799,6 +855,7 @@ int main(void)
     RUN(test_consistency_and_loglik);
     RUN(test_recovery);
     RUN(test_determinism_and_threads);
+    RUN(test_draw_paths_same_chain);
     RUN(test_model_counts_match_state);
     RUN(test_one_topic);
     RUN(test_empty_documents);

@@ -13,8 +13,8 @@
  *
  * Memory: the Gibbs sampler holds the corpus in two orders (by document and
  * by word), each token with its topic and its Metropolis-Hastings proposals
- * for the next phase (WarpLDA's layout): 68 bytes per token at the default
- * two steps per phase (36 at one step, 84 at four), independent of K.
+ * for the next phase (WarpLDA's layout): 36 bytes per token at the default
+ * two steps per phase (and at one; 68 at three or four), independent of K.
  * Variational Bayes holds the corpus once; online VB can stream it.
  *
  * A fitted model keeps the topic-word statistics `nkw` (K x V): for Gibbs

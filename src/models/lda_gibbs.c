@@ -38,21 +38,30 @@
  * Proposals are drawn one phase early, where they are local (WarpLDA's
  * other idea, kept exact): when a document's topics are final for the
  * document phase, each of its tokens draws the uniform tokens of its
- * document that its word-phase steps will propose, and keeps a copy of each
- * (the proposed token's word-major index and its topic) in its own record;
- * a word's tokens likewise draw, at the end of the word phase, the tokens of
- * their word for the document phase. The copy is the proposed token's topic
- * at the start of the phase that uses it, which is what the sampler reads
- * for a token it has not visited yet (or one of another block); a proposed
- * token already visited in the phase by the same block is read where it
- * lives, in the phase's own order. Which token is proposed does not depend
- * on the state, and the mixture weights (n_d against sum alpha, n_w against
- * K beta) are drawn in the phase itself, with the hyperparameters of the
- * moment: the proposals are exactly those above. So per token and phase the
- * only access outside L1/L2 is one gather of its record (topic and
- * proposals, 16 to 40 bytes) from the other order, whatever mh is; a
- * frequent word's draws read its own records, which the word phase has just
- * walked.
+ * document that its word-phase steps will propose, and keeps in its own
+ * record what the step will need of each: the proposed token's topic, which
+ * stays final until the word phase reaches it. Unless the word phase will
+ * have visited the proposed token before this one, in the same block (its
+ * topic may have moved by then): then the record keeps the proposed token's
+ * word-major index, and the step reads its topic where it lives. Which of
+ * the two applies depends on positions alone, known at the draw. A word's
+ * tokens likewise draw, at the end of the word phase, the tokens of their
+ * word for the document phase. The mixture's other half (a topic from
+ * alpha, or a uniform topic) is drawn there too, with the hyperparameters of
+ * the moment: the document phase's draws are made anew whenever alpha
+ * changes before the word phase uses them. Which token or topic is proposed
+ * does not depend on the state: the proposals are exactly those above, and
+ * a step is a read of its proposal, a uniform and the counts. So per token
+ * and phase the only access outside L1/L2 is one gather of its record
+ * (topic and proposals, 8 to 20 bytes) from the other order, whatever mh
+ * is; a frequent word draws from its topics packed into a scratch array
+ * as the word phase samples them (4 bytes a token, not its records).
+ *
+ * A token's MH steps change no counts but its own, so the counts without
+ * it are read once, for all its proposals, and the steps are a chain of
+ * products and compares; the token is placed in the counts after the next
+ * token has read them (which adds it itself where it matters), so that no
+ * read waits on a write whose address the chain has yet to decide.
  *
  * Threads (AD-LDA, Newman et al. 2009, made deterministic): each phase cuts
  * its order into fixed blocks of whole words (documents) of about
@@ -103,6 +112,10 @@
  * draws, in the same order, as without the pipeline). */
 #define PF 16
 #define MH_MAX 4 /* Metropolis-Hastings steps per token per phase, at most */
+
+/* The phases' loops are compiled once for each number of MH steps, so that
+ * their per-step arrays are unrolled into registers. */
+#define LDA_INLINE static inline __attribute__((always_inline))
 
 static inline void prefetch(const void *p)
 {
@@ -523,37 +536,33 @@ static inline uint32_t alpha_draw(const alpha_table *t, double u)
 
 /* ---- the sampler's state -------------------------------------------------- */
 
-/* A token record of n entries, which may straddle two lines. */
-static inline void prefetch_rec(const void *p, size_t n)
-{
-    prefetch(p);
-    prefetch((const char *)p + n * 8 - 1);
-}
-
-/* A token in one order: its index in the other order, and its topic (also
- * the form of a proposal: the proposed token's index in the order of the
- * phase that uses it, and its topic at the start of that phase). */
-typedef struct lda_tok {
-    uint32_t pos, z;
-} lda_tok;
+/* A token's record in one order, `stride` uint32 words: its index in the
+ * other order, its topic, then its mh proposals for the coming phase of
+ * this order. A proposal is the proposed token's topic at the start of that
+ * phase, or, when the phase will have visited the proposed token before
+ * this one in the same block (its topic may have moved by then), LIVE and
+ * the proposed token's index in this order, to read its topic where it
+ * lives. Which of the two it is depends only on positions, known when the
+ * proposal is drawn. */
+enum { R_POS = 0, R_Z = 1, R_PROP = 2 };
+#define LIVE 0x80000000u
 
 struct lda_gibbs {
     size_t k, v, d, n;
     const int32_t *words; /* the corpus's tokens, document-major */
     uint32_t *dptr;       /* d + 1: document offsets */
     uint32_t *wptr;       /* v + 1: word offsets in the word-major order */
-    /* Token records of `stride` >= 1 + mh entries: entry 0 the token (its
-     * index in the other order, its topic), entries 1..mh its proposals for
-     * the coming phase of this order (proposed token's index in this order,
-     * that token's topic at the start of the phase), the rest unused. */
-    lda_tok *dtok; /* n records, document-major */
-    lda_tok *wtok; /* n records, word-major (by word, then corpus order) */
-    size_t stride;
-    uint32_t *wdoc; /* n, word-major: document of the token */
-    int32_t *ck;    /* k: tokens per topic */
-    double *alpha;  /* k */
+    uint32_t *dblk;       /* d: the first document-major index of the document's block */
+    uint32_t *wblk;       /* v: the first word-major index of the word's block */
+    uint32_t *dtok;       /* n records, document-major */
+    uint32_t *wtok;       /* n records, word-major (by word, then corpus order) */
+    size_t stride;        /* uint32 words per record: 2 + mh, padded to 16 or 32 bytes */
+    uint32_t *wdoc;       /* n, word-major: document of the token */
+    int32_t *ck;          /* k: tokens per topic */
+    double *alpha;        /* k */
     double alpha_sum;
     alpha_table at;
+    alpha_table ut; /* K uniform topics: the other half of a word's proposals */
     double beta;
     int mh;
     int threads;
@@ -562,9 +571,12 @@ struct lda_gibbs {
     uint32_t *ow, *od; /* blocks by decreasing size: the order they are handed to threads */
     lt_rng *rw, *rd;   /* one stream per block */
     int32_t *scratch;  /* threads x k, zero between uses */
-    int32_t *local;    /* threads x k: a block's topic totals */
+    double *icnt;      /* threads x (k + 1): an item's topic counts in a phase, zero between uses */
+    double *local;     /* threads x (k + 1): a block's topic totals in a phase */
+    uint32_t *zc;      /* threads x max_wlen: a word's topics, packed */
     int32_t *delta;    /* threads x k: change of the totals in a phase */
     size_t max_dlen, max_wlen;
+    size_t draw_near; /* items of more tokens draw from afar: see lda_gibbs_params */
     size_t sweeps;
 };
 
@@ -574,6 +586,7 @@ void lda_gibbs_params_default(lda_gibbs_params *p)
     p->block_tokens = 32768;
     p->max_blocks = 256;
     p->mh_steps = 2;
+    p->draw_near = 512;
 }
 
 void lda_gibbs_free(lda_gibbs *g)
@@ -581,6 +594,8 @@ void lda_gibbs_free(lda_gibbs *g)
     if (!g) return;
     free(g->dptr);
     free(g->wptr);
+    free(g->dblk);
+    free(g->wblk);
     free(g->dtok);
     free(g->wtok);
     free(g->wdoc);
@@ -594,7 +609,9 @@ void lda_gibbs_free(lda_gibbs *g)
     free(g->rw);
     free(g->rd);
     free(g->scratch);
+    free(g->icnt);
     free(g->local);
+    free(g->zc);
     free(g->delta);
     free(g);
 }
@@ -669,42 +686,182 @@ static lt_status make_blocks(const uint32_t *ptr, size_t n_items, size_t n_tok, 
     return LT_OK;
 }
 
-/* The proposals of one item's tokens for the coming phase of the other
- * order: for each token of the item (a document, or a word) whose records
- * are a[i0..i1), mh tokens of the same item drawn uniformly, each copied as
- * it is now (its index in the other order and its topic) into the token's
- * record. Called when the item's topics are final for the phase. */
-static inline void draw_proposals(lda_tok *restrict a, size_t stride, int mh, uint32_t i0, uint32_t i1, lt_rng *rng)
+/* A proposal of token rec (this order) for the proposed token src, both of
+ * one item: LIVE and src's index when the coming phase visits src before
+ * rec or at it, in the same block (src's index in [lo, rec's index], lo the
+ * first index of rec's block in the coming phase's order), else src's topic
+ * now, final until that phase. */
+static inline uint32_t proposal(const uint32_t *src, uint32_t lo, uint32_t hi)
 {
-    const uint64_t len = i1 - i0;
-    if (len <= PF) { /* a short document or a rare word: its records are in L1 */
-        for (uint32_t i = i0; i < i1; i++)
-            for (int m = 1; m <= mh; m++) {
-                const uint64_t y = ((rng_next(rng) >> 32) * len) >> 32;
-                a[(size_t)i * stride + (size_t)m] = a[(size_t)(i0 + (uint32_t)y) * stride];
-            }
+    const uint32_t p = src[R_POS];
+    return p - lo <= hi - lo ? LIVE | p : src[R_Z];
+}
+
+/* The MH steps of one token: slots 0..mh-1 hold the proposals, slot mh
+ * the token's topic, each as a and b, its target weight's two factors
+ * (the second in the denominator), and ub[m] = u_m b[m] with u_m the
+ * step's uniform. Step m moves the state (a slot) to m when
+ * u_m a[state] b[m] < a[m] b[state]; the topic of the slot reached is
+ * returned (tm: the slots' topics). The
+ * state's a and b ride in lane 0 of vector registers, moved by masks, not
+ * branches (accepted or not is a coin flip to the predictor): the chain is
+ * a product, a compare and a blend per step. */
+typedef double lda_v2d __attribute__((vector_size(16)));
+typedef long long lda_v2l __attribute__((vector_size(16)));
+LDA_INLINE uint32_t mh_chain(const double *am, const double *bm, const double *ub, const uint32_t *tm, const int mh)
+{
+    lda_v2d a = {am[mh], 0.0}, b = {bm[mh], 0.0};
+    lda_v2l top = {tm[mh], 0};
+    for (int m = 0; m < mh; m++) {
+        const lda_v2d u = {ub[m], 0.0}, pa = {am[m], 0.0}, pb = {bm[m], 0.0};
+        const lda_v2l acc = (lda_v2l)(a * u < pa * b);
+        a = (lda_v2d)(((lda_v2l)a & ~acc) | ((lda_v2l)pa & acc));
+        b = (lda_v2d)(((lda_v2l)b & ~acc) | ((lda_v2l)pb & acc));
+        top = (top & ~acc) | ((lda_v2l){tm[m], 0} & acc);
+    }
+    return (uint32_t)top[0];
+}
+
+/* The proposal mixture of an item (a document, or a word): its tokens, of
+ * weight len, and the other half, of weight `extra` (sum alpha, topics from
+ * alpha's table; or K beta, topics uniform). */
+typedef struct lda_mix {
+    double extra, scale; /* scale = 1 / extra */
+    const alpha_table *at;
+} lda_mix;
+
+/* mh uniform 32-bit draws, two from each 64-bit output. */
+LDA_INLINE void draw_u32(lt_rng *rng, int mh, uint32_t *u)
+{
+    for (int m = 0; m < mh; m += 2) {
+        const uint64_t r = rng_next(rng);
+        u[m] = (uint32_t)(r >> 32);
+        if (m + 1 < mh) u[m + 1] = (uint32_t)r;
+    }
+}
+
+/* mh draws from an item's mixture, two from each 64-bit output: y[m] < len
+ * a token of the item, else len + a topic from the other half. */
+LDA_INLINE void draw_mix(lt_rng *rng, uint32_t len, const lda_mix *mx, int mh, uint32_t *y)
+{
+    const double mass = (double)len + mx->extra;
+    for (int m = 0; m < mh; m += 2) {
+        const uint64_t r = rng_next(rng);
+        for (int h = 0; h < 2 && m + h < mh; h++) {
+            const double x = (double)(uint32_t)(h ? r : r >> 32) * 0x1p-32 * mass;
+            y[m + h] = x < (double)len ? (uint32_t)x : len + alpha_draw(mx->at, (x - (double)len) * mx->scale);
+        }
+    }
+}
+
+/* The proposals of one item's tokens for the coming phase of the other
+ * order: for each token of the item whose records are a[i0..i1), mh draws
+ * from the item's mixture, each written into the token's record as above
+ * (a token of the item by proposal(); a topic of the other half as it is).
+ * key[i] is token i's item in the other order (its word, or its document)
+ * and blk that order's table of the first index of each item's block.
+ * Called when the item's topics are final for the phase. Items of more
+ * than `near` tokens are drawn PF tokens ahead, with prefetches. */
+LDA_INLINE void draw_proposals(uint32_t *restrict a, size_t S, int mh, uint32_t i0, uint32_t i1, const lda_mix *mx,
+                               const uint32_t *key, const uint32_t *blk, size_t near, lt_rng *rng)
+{
+    const uint32_t len = i1 - i0;
+    if (len <= near || len <= PF) { /* the item's records are in L1 or L2, where the phase just left them */
+        for (uint32_t i = i0; i < i1; i++) {
+            uint32_t *o = a + (size_t)i * S, ys[MH_MAX];
+            const uint32_t lo = blk[key[i]], hi = o[R_POS];
+            draw_mix(rng, len, mx, mh, ys);
+            for (int m = 0; m < mh; m++)
+                o[R_PROP + m] = ys[m] < len ? proposal(a + (size_t)(i0 + ys[m]) * S, lo, hi) : ys[m] - len;
+        }
         return;
     }
-    /* a frequent word's records span megabytes: draw PF tokens ahead and
+    /* a long item's records span megabytes: draw PF tokens ahead and
      * prefetch (the same draws in the same order) */
     uint32_t ring[PF][MH_MAX];
-    for (uint32_t i = i0; i < i0 + PF; i++)
-        for (int m = 0; m < mh; m++) {
-            const uint32_t y = (uint32_t)(((rng_next(rng) >> 32) * len) >> 32);
-            ring[i % PF][m] = y;
-            prefetch(a + (size_t)(i0 + y) * stride);
-        }
+    for (uint32_t i = i0; i < i0 + PF; i++) {
+        prefetch(blk + key[i]);
+        draw_mix(rng, len, mx, mh, ring[i % PF]);
+        for (int m = 0; m < mh; m++)
+            if (ring[i % PF][m] < len) prefetch(a + (size_t)(i0 + ring[i % PF][m]) * S);
+    }
     for (uint32_t i = i0; i < i1; i++) {
         uint32_t ys[MH_MAX];
         memcpy(ys, ring[i % PF], sizeof ys);
-        if (i + PF < i1)
-            for (int m = 0; m < mh; m++) {
-                const uint32_t y = (uint32_t)(((rng_next(rng) >> 32) * len) >> 32);
-                ring[(i + PF) % PF][m] = y;
-                prefetch(a + (size_t)(i0 + y) * stride);
-            }
+        if (i + PF < i1) {
+            prefetch(blk + key[i + PF]);
+            draw_mix(rng, len, mx, mh, ring[i % PF]);
+            for (int m = 0; m < mh; m++)
+                if (ring[i % PF][m] < len) prefetch(a + (size_t)(i0 + ring[i % PF][m]) * S);
+        }
+        uint32_t *o = a + (size_t)i * S;
+        const uint32_t lo = blk[key[i]], hi = o[R_POS];
         for (int m = 0; m < mh; m++)
-            a[(size_t)i * stride + (size_t)m + 1] = a[(size_t)(i0 + ys[m]) * stride];
+            o[R_PROP + m] = ys[m] < len ? proposal(a + (size_t)(i0 + ys[m]) * S, lo, hi) : ys[m] - len;
+    }
+}
+
+/* A frequent word's proposals for the document phase: its tokens' topics
+ * drawn from zc, the word's topics packed (written by the word phase as it
+ * samples them), not from its records, which span megabytes: a miss per
+ * proposal becomes an L2 or L3 hit. The tokens of the word that the
+ * document phase visits before token i, in i's block, are those from jb,
+ * the word's first token in that block, to i itself (word-major order
+ * within a word is document order): they alone are LIVE, and only they
+ * read their records. Proposals the same as draw_proposals's. */
+LDA_INLINE void draw_word_far(uint32_t *restrict a, size_t S, int mh, uint32_t i0, uint32_t i1, const lda_mix *mx,
+                              const uint32_t *wdoc, const uint32_t *dblk, const uint32_t *restrict zc, lt_rng *rng)
+{
+    const uint32_t len = i1 - i0;
+    uint32_t blo = UINT32_MAX, jb = 0;
+    for (uint32_t i = i0; i < i1; i++) {
+        if (i + PF < i1) prefetch(dblk + wdoc[i + PF]);
+        const uint32_t lo = dblk[wdoc[i]], r = i - i0;
+        if (lo != blo) { /* the first of the word's tokens in a document block */
+            blo = lo;
+            jb = r;
+        }
+        uint32_t ys[MH_MAX];
+        draw_mix(rng, len, mx, mh, ys);
+        uint32_t *o = a + (size_t)i * S;
+        for (int m = 0; m < mh; m++) {
+            const uint32_t y = ys[m];
+            if (y >= len)
+                o[R_PROP + m] = y - len;
+            else if (y - jb <= r - jb)
+                o[R_PROP + m] = LIVE | a[(size_t)(i0 + y) * S + R_POS];
+            else
+                o[R_PROP + m] = zc[y];
+        }
+    }
+}
+
+/* The mixtures of the moment: documents' (for the word phase), words' (for
+ * the document phase). */
+static lda_mix doc_mix(const lda_gibbs *g)
+{
+    lda_mix mx = {g->alpha_sum, 1.0 / g->alpha_sum, &g->at};
+    return mx;
+}
+static lda_mix word_mix(const lda_gibbs *g)
+{
+    const double kb = g->beta * (double)g->k;
+    lda_mix mx = {kb, 1.0 / kb, &g->ut};
+    return mx;
+}
+
+/* Every document's proposals for the coming word phase, drawn anew: at the
+ * start, and when alpha has changed since they were drawn (the mixture
+ * weighs sum alpha). Each block from its own stream. */
+static void draw_doc_side(lda_gibbs *g)
+{
+    const lda_mix mx = doc_mix(g);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(g->threads)
+    for (size_t ob = 0; ob < g->nbd; ob++) {
+        uint32_t b = g->od[ob];
+        for (uint32_t d = g->bd[b]; d < g->bd[b + 1]; d++)
+            draw_proposals(g->dtok, g->stride, g->mh, g->dptr[d], g->dptr[d + 1], &mx, (const uint32_t *)g->words,
+                           g->wblk, g->draw_near, &g->rd[b]);
     }
 }
 
@@ -740,18 +897,20 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
     g->words = c->tokens;
     g->beta = beta;
     g->mh = p->mh_steps;
+    g->draw_near = p->draw_near;
     g->dptr = lt_malloc(nd + 1, sizeof *g->dptr);
     g->wptr = lt_calloc(v + 1, sizeof *g->wptr);
-    /* 1 + mh entries, padded to 32 bytes for mh = 2: a record that
-     * straddles two lines costs the gather a second miss (measured: 15%
-     * at mh = 2; at mh = 4 a padding to 64 bytes did not measurably help) */
-    g->stride = p->mh_steps == 1 ? 2 : p->mh_steps <= 3 ? 4 : 5;
+    /* 2 + mh words, padded to 16 or 32 bytes: a record that straddles two
+     * lines costs the gather a second miss (measured: 15% at mh = 2) */
+    g->stride = p->mh_steps <= 2 ? 4 : 8;
     g->dtok = big_alloc(n * g->stride, sizeof *g->dtok);
     g->wtok = big_alloc(n * g->stride, sizeof *g->wtok);
     g->wdoc = big_alloc(n, sizeof *g->wdoc);
+    g->dblk = lt_malloc(nd + 1, sizeof *g->dblk);
+    g->wblk = lt_malloc(v, sizeof *g->wblk);
     g->ck = lt_calloc(k, sizeof *g->ck);
     g->alpha = lt_malloc(k, sizeof *g->alpha);
-    if (!g->dptr || !g->wptr || !g->dtok || !g->wtok || !g->wdoc || !g->ck || !g->alpha) {
+    if (!g->dptr || !g->wptr || !g->dtok || !g->wtok || !g->wdoc || !g->dblk || !g->wblk || !g->ck || !g->alpha) {
         st = LT_ERR_NOMEM;
         goto fail;
     }
@@ -759,6 +918,8 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
         g->alpha[i] = alpha;
     g->alpha_sum = alpha * (double)k;
     if ((st = alpha_table_build(&g->at, g->alpha, k)) != LT_OK) goto fail;
+    g->ut.k = k;
+    g->ut.sym = 1;
 
     /* the word-major order: by word, then corpus order */
     g->dptr[0] = 0;
@@ -783,15 +944,21 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
         for (size_t d = 0; d < nd; d++)
             for (size_t i = c->doc_ptr[d]; i < c->doc_ptr[d + 1]; i++) {
                 uint32_t j = cur[c->tokens[i]]++;
-                g->wtok[j * g->stride].pos = (uint32_t)i;
+                g->wtok[j * g->stride + R_POS] = (uint32_t)i;
                 g->wdoc[j] = (uint32_t)d;
-                g->dtok[i * g->stride].pos = j;
+                g->dtok[i * g->stride + R_POS] = j;
             }
         free(cur);
     }
 
     if ((st = make_blocks(g->wptr, v, n, p->block_tokens, p->max_blocks, &g->bw, &g->ow, &g->nbw)) != LT_OK) goto fail;
     if ((st = make_blocks(g->dptr, nd, n, p->block_tokens, p->max_blocks, &g->bd, &g->od, &g->nbd)) != LT_OK) goto fail;
+    for (size_t b = 0; b < g->nbw; b++)
+        for (uint32_t w = g->bw[b]; w < g->bw[b + 1]; w++)
+            g->wblk[w] = g->wptr[g->bw[b]];
+    for (size_t b = 0; b < g->nbd; b++)
+        for (uint32_t d = g->bd[b]; d < g->bd[b + 1]; d++)
+            g->dblk[d] = g->dptr[g->bd[b]];
     g->rw = lt_malloc(g->nbw, sizeof *g->rw);
     g->rd = lt_malloc(g->nbd, sizeof *g->rd);
     if (!g->rw || !g->rd) {
@@ -817,9 +984,11 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
     if (t < 1) t = 1;
     g->threads = t;
     g->scratch = lt_calloc((size_t)t * k, sizeof *g->scratch);
-    g->local = lt_calloc((size_t)t * k, sizeof *g->local);
+    g->icnt = lt_calloc((size_t)t * (k + 1), sizeof *g->icnt);
+    g->local = lt_calloc((size_t)t * (k + 1), sizeof *g->local);
     g->delta = lt_calloc((size_t)t * k, sizeof *g->delta);
-    if (!g->scratch || !g->local || !g->delta) {
+    g->zc = lt_malloc((size_t)t * (g->max_wlen ? g->max_wlen : 1), sizeof *g->zc);
+    if (!g->scratch || !g->icnt || !g->local || !g->delta || !g->zc) {
         st = LT_ERR_NOMEM;
         goto fail;
     }
@@ -836,19 +1005,19 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
             for (uint32_t d = g->bd[b]; d < g->bd[b + 1]; d++) {
                 for (size_t i = g->dptr[d]; i < g->dptr[d + 1]; i++) {
                     uint32_t z = (uint32_t)lt_rng_below(r, k);
-                    g->dtok[i * g->stride].z = z;
+                    g->dtok[i * g->stride + R_Z] = z;
                     cnt[z]++;
                 }
-                draw_proposals(g->dtok, g->stride, g->mh, g->dptr[d], g->dptr[d + 1], r); /* for the first word phase */
             }
         }
     }
     for (int th = 0; th < t; th++)
         for (size_t i = 0; i < k; i++)
             g->ck[i] += g->delta[(size_t)th * k + i];
+    draw_doc_side(g); /* for the first word phase */
     /* the word-major copy is gathered by the word phase; keep it defined */
     for (size_t j = 0; j < n; j++)
-        g->wtok[j * g->stride].z = g->dtok[(size_t)g->wtok[j * g->stride].pos * g->stride].z;
+        g->wtok[j * g->stride + R_Z] = g->dtok[(size_t)g->wtok[j * g->stride + R_POS] * g->stride + R_Z];
     *out = g;
     return LT_OK;
 fail:
@@ -859,151 +1028,174 @@ fail:
 /* ---- the two phases of a sweep -------------------------------------------- */
 
 /* Word block b: the words bw[b] .. bw[b+1]-1, tokens by word. `cw` is a
- * zeroed K-array (left zeroed), `ck` the block's topic totals. Tokens of
- * this block already visited in this phase (word-major index in
- * [qb, j]) are read from wtok, which this block writes; all others from
- * dtok, which nobody writes during the phase: a proposal carries that
- * token's topic at the start of the phase, copied from dtok by the gather. */
-static void word_block(lda_gibbs *g, uint32_t b, int32_t *restrict cw, int32_t *restrict ck)
+ * zeroed K-array (left zeroed), `ck` the block's topic totals. A proposal
+ * marked LIVE names a token of this block already visited in this phase:
+ * its topic is read from wtok, which this block writes. Every other
+ * proposal carries its token's topic at the start of the phase. */
+LDA_INLINE void word_block_mh(lda_gibbs *g, uint32_t b, double *restrict cw, double *restrict ck, uint32_t *restrict zc,
+                              const int mh)
 {
     lt_rng rng = g->rw[b];
     const uint32_t w0 = g->bw[b], w1 = g->bw[b + 1];
-    const uint32_t *wptr = g->wptr, *dptr = g->dptr, *wdoc = g->wdoc;
-    lda_tok *restrict wt = g->wtok;
-    const lda_tok *restrict dt = g->dtok;
+    const uint32_t *wptr = g->wptr, *dblk = g->dblk, *wdoc = g->wdoc;
+    uint32_t *restrict wt = g->wtok;
+    const uint32_t *restrict dt = g->dtok;
     const size_t S = g->stride;
     const uint32_t qb = wptr[w0], qe = wptr[w1];
-    const double beta = g->beta, vbeta = beta * (double)g->v, asum = g->alpha_sum;
-    const alpha_table *at = &g->at;
-    const int mh = g->mh;
+    const double beta = g->beta, vbeta = beta * (double)g->v;
+    const lda_mix mx = word_mix(g);
+    const uint32_t kdum = (uint32_t)g->k;
     /* the block's topics and proposals from the document phase's records,
      * all at once: a streaming gather whose misses overlap */
     for (uint32_t j = qb; j < qe; j++) {
-        lda_tok *o = wt + (size_t)j * S;
-        if (j + 2 * PF < qe) prefetch_rec(dt + (size_t)o[2 * PF * S].pos * S, S);
-        const lda_tok *src = dt + (size_t)o->pos * S;
-        o->z = src->z;
-        for (int m = 1; m <= mh; m++)
+        uint32_t *o = wt + (size_t)j * S;
+        if (j + 2 * PF < qe) prefetch(dt + (size_t)o[2 * PF * S + R_POS] * S);
+        const uint32_t *src = dt + (size_t)o[R_POS] * S;
+        for (int m = R_Z; m < R_PROP + mh; m++)
             o[m] = src[m];
     }
     for (uint32_t w = w0; w < w1; w++) {
         const uint32_t j0 = wptr[w], j1 = wptr[w + 1];
         for (uint32_t j = j0; j < j1; j++)
-            cw[wt[(size_t)j * S].z]++;
+            cw[wt[(size_t)j * S + R_Z]] += 1.0;
+        /* A token is placed in the counts only after the next one has read
+         * them (which add it themselves where they name its topic): so no
+         * read waits on the address of a write that the chain of MH steps
+         * has not yet decided. The first token's "token before" is slot k
+         * of the count arrays, a dummy. */
+        uint32_t pend = kdum;
         for (uint32_t j = j0; j < j1; j++) {
-            if (j + PF < qe) prefetch(dptr + wdoc[j + PF]);
-            lda_tok *o = wt + (size_t)j * S;
-            uint32_t s = o->z;
-            /* the current topic's counts without this token, carried from
-             * step to step (after a move to t they are t's counts as read
-             * before the move), so that no step waits on a load of its
-             * own topic's counts */
-            int32_t cs1 = cw[s] - 1, ks1 = ck[s] - 1;
-            const uint32_t d = wdoc[j], nd = dptr[d + 1] - dptr[d];
-            const double mass = (double)nd + asum;
-            const uint32_t seen = j - qb;
-            for (int m = 1; m <= mh; m++) {
-                const uint64_t r = rng_next(&rng);
-                double x = (double)(r >> 32) * 0x1p-32 * mass;
-                uint32_t t;
-                if (x < (double)nd) {
-                    const lda_tok e = o[m];
-                    t = e.pos - qb <= seen ? wt[(size_t)e.pos * S].z : e.z;
-                } else {
-                    t = alpha_draw(at, (x - (double)nd) / asum);
-                }
-                const int32_t ct = cw[t], kt = ck[t];
-                const double num = ((double)ct + beta) * ((double)ks1 + vbeta);
-                const double den = ((double)cs1 + beta) * ((double)kt + vbeta);
-                /* branch-free (accepted or not is a coin flip to the
-                 * predictor); t == s moves nowhere, and would break the
-                 * carried counts */
-                const int32_t acc = (t != s) & ((double)(uint32_t)r * 0x1p-32 * den < num);
-                cw[s] -= acc;
-                ck[s] -= acc;
-                cw[t] += acc;
-                ck[t] += acc;
-                const int32_t mask = -acc;
-                s ^= (s ^ t) & (uint32_t)mask;
-                cs1 ^= (cs1 ^ ct) & mask;
-                ks1 ^= (ks1 ^ kt) & mask;
-                o->z = s;
+            uint32_t *o = wt + (size_t)j * S;
+            const uint32_t s0 = o[R_Z];
+            /* the counts without this token (which do not change while it
+             * moves: no other token does) */
+            cw[s0] -= 1.0;
+            ck[s0] -= 1.0;
+            /* the proposals and the counts they need, all read before any
+             * step, so that the steps are a chain of products and compares */
+            uint32_t tm[MH_MAX + 1], us[MH_MAX];
+            double am[MH_MAX + 1], bm[MH_MAX + 1], ub[MH_MAX];
+            draw_u32(&rng, mh, us);
+            for (int m = 0; m < mh; m++) {
+                const uint32_t e = o[R_PROP + m];
+                const uint32_t t = e & LIVE ? wt[(size_t)(e & ~LIVE) * S + R_Z] : e;
+                /* proposed itself: its current topic, a step that moves nowhere */
+                const double u = e == (LIVE | j) ? INFINITY : (double)us[m] * 0x1p-32;
+                tm[m] = t;
+                const double one = t == pend;
+                am[m] = (cw[t] + one) + beta;
+                bm[m] = (ck[t] + one) + vbeta;
+                ub[m] = u * bm[m];
             }
+            tm[mh] = s0;
+            const double one = s0 == pend;
+            am[mh] = (cw[s0] + one) + beta;
+            bm[mh] = (ck[s0] + one) + vbeta;
+            cw[pend] += 1.0; /* the token before, placed now that this one has read its counts */
+            ck[pend] += 1.0;
+            /* proposal m accepted with min(1, (n_wt + beta)(n_s + V beta) / ((n_ws + beta)(n_t + V beta))) */
+            pend = mh_chain(am, bm, ub, tm, mh);
+            o[R_Z] = pend;
+            zc[j - j0] = pend;
         }
-        draw_proposals(wt, S, mh, j0, j1, &rng); /* for the document phase */
+        cw[pend] += 1.0;
+        ck[pend] += 1.0;
+        /* for the document phase */
+        if (j1 - j0 > g->draw_near)
+            draw_word_far(wt, S, mh, j0, j1, &mx, wdoc, dblk, zc, &rng);
+        else
+            draw_proposals(wt, S, mh, j0, j1, &mx, wdoc, dblk, SIZE_MAX, &rng);
         for (uint32_t j = j0; j < j1; j++)
-            cw[wt[(size_t)j * S].z] = 0;
+            cw[wt[(size_t)j * S + R_Z]] = 0.0;
+        cw[kdum] = 0.0;
     }
     g->rw[b] = rng;
 }
 
 /* Document block b: documents bd[b] .. bd[b+1]-1. Mirror of word_block with
  * the roles of the two orders swapped. */
-static void doc_block(lda_gibbs *g, uint32_t b, int32_t *restrict cd, int32_t *restrict ck)
+LDA_INLINE void doc_block_mh(lda_gibbs *g, uint32_t b, double *restrict cd, double *restrict ck, const int mh)
 {
     lt_rng rng = g->rd[b];
     const uint32_t d0 = g->bd[b], d1 = g->bd[b + 1];
-    const uint32_t *wptr = g->wptr, *dptr = g->dptr;
-    const int32_t *words = g->words;
-    lda_tok *restrict dt = g->dtok;
-    const lda_tok *restrict wt = g->wtok;
+    const uint32_t *dptr = g->dptr;
+    const uint32_t *words = (const uint32_t *)g->words;
+    uint32_t *restrict dt = g->dtok;
+    const uint32_t *restrict wt = g->wtok;
     const size_t S = g->stride;
     const uint32_t pb = dptr[d0], pe = dptr[d1];
-    const double beta = g->beta, vbeta = beta * (double)g->v, kbeta = beta * (double)g->k, ibeta = 1.0 / beta;
+    const double vbeta = g->beta * (double)g->v;
     const double *alpha = g->alpha;
-    const uint32_t kmax = (uint32_t)g->k - 1;
-    const int mh = g->mh;
+    const lda_mix mx = doc_mix(g);
+    const uint32_t kdum = (uint32_t)g->k;
     for (uint32_t i = pb; i < pe; i++) {
-        lda_tok *o = dt + (size_t)i * S;
-        if (i + 2 * PF < pe) prefetch_rec(wt + (size_t)o[2 * PF * S].pos * S, S);
-        const lda_tok *src = wt + (size_t)o->pos * S;
-        o->z = src->z;
-        for (int m = 1; m <= mh; m++)
+        uint32_t *o = dt + (size_t)i * S;
+        if (i + 2 * PF < pe) prefetch(wt + (size_t)o[2 * PF * S + R_POS] * S);
+        const uint32_t *src = wt + (size_t)o[R_POS] * S;
+        for (int m = R_Z; m < R_PROP + mh; m++)
             o[m] = src[m];
     }
     for (uint32_t d = d0; d < d1; d++) {
         const uint32_t i0 = dptr[d], i1 = dptr[d + 1];
         for (uint32_t i = i0; i < i1; i++)
-            cd[dt[(size_t)i * S].z]++;
+            cd[dt[(size_t)i * S + R_Z]] += 1.0;
+        uint32_t pend = kdum;
         for (uint32_t i = i0; i < i1; i++) {
-            if (i + PF < pe) prefetch(wptr + words[i + PF]);
-            lda_tok *o = dt + (size_t)i * S;
-            uint32_t s = o->z;
-            int32_t cs1 = cd[s] - 1, ks1 = ck[s] - 1;
-            const uint32_t w = (uint32_t)words[i], nw = wptr[w + 1] - wptr[w];
-            const double mass = (double)nw + kbeta;
-            const uint32_t seen = i - pb;
-            for (int m = 1; m <= mh; m++) {
-                const uint64_t r = rng_next(&rng);
-                double x = (double)(r >> 32) * 0x1p-32 * mass;
-                uint32_t t;
-                if (x < (double)nw) {
-                    const lda_tok e = o[m];
-                    t = e.pos - pb <= seen ? dt[(size_t)e.pos * S].z : e.z;
-                } else {
-                    t = (uint32_t)((x - (double)nw) * ibeta);
-                    if (t > kmax) t = kmax;
-                }
-                const int32_t ct = cd[t], kt = ck[t];
-                const double num = ((double)ct + alpha[t]) * ((double)ks1 + vbeta);
-                const double den = ((double)cs1 + alpha[s]) * ((double)kt + vbeta);
-                const int32_t acc = (t != s) & ((double)(uint32_t)r * 0x1p-32 * den < num);
-                cd[s] -= acc;
-                ck[s] -= acc;
-                cd[t] += acc;
-                ck[t] += acc;
-                const int32_t mask = -acc;
-                s ^= (s ^ t) & (uint32_t)mask;
-                cs1 ^= (cs1 ^ ct) & mask;
-                ks1 ^= (ks1 ^ kt) & mask;
-                o->z = s;
+            uint32_t *o = dt + (size_t)i * S;
+            const uint32_t s0 = o[R_Z];
+            cd[s0] -= 1.0;
+            ck[s0] -= 1.0;
+            uint32_t tm[MH_MAX + 1], us[MH_MAX];
+            double am[MH_MAX + 1], bm[MH_MAX + 1], ub[MH_MAX];
+            draw_u32(&rng, mh, us);
+            for (int m = 0; m < mh; m++) {
+                const uint32_t e = o[R_PROP + m];
+                const uint32_t t = e & LIVE ? dt[(size_t)(e & ~LIVE) * S + R_Z] : e;
+                const double u = e == (LIVE | i) ? INFINITY : (double)us[m] * 0x1p-32;
+                tm[m] = t;
+                const double one = t == pend;
+                am[m] = (cd[t] + one) + alpha[t];
+                bm[m] = (ck[t] + one) + vbeta;
+                ub[m] = u * bm[m];
             }
+            tm[mh] = s0;
+            const double one = s0 == pend;
+            am[mh] = (cd[s0] + one) + alpha[s0];
+            bm[mh] = (ck[s0] + one) + vbeta;
+            cd[pend] += 1.0; /* the token before, placed now that this one has read its counts */
+            ck[pend] += 1.0;
+            /* proposal m accepted with min(1, (n_dt + alpha_t)(n_s + V beta) / ((n_ds + alpha_s)(n_t + V beta))) */
+            pend = mh_chain(am, bm, ub, tm, mh);
+            o[R_Z] = pend;
         }
-        draw_proposals(dt, S, mh, i0, i1, &rng); /* for the word phase */
+        cd[pend] += 1.0;
+        ck[pend] += 1.0;
+        draw_proposals(dt, S, mh, i0, i1, &mx, words, g->wblk, g->draw_near, &rng); /* for the word phase */
         for (uint32_t i = i0; i < i1; i++)
-            cd[dt[(size_t)i * S].z] = 0;
+            cd[dt[(size_t)i * S + R_Z]] = 0.0;
+        cd[kdum] = 0.0;
     }
     g->rd[b] = rng;
+}
+
+static void word_block(lda_gibbs *g, uint32_t b, double *restrict cw, double *restrict ck, uint32_t *restrict zc)
+{
+    switch (g->mh) {
+    case 1: word_block_mh(g, b, cw, ck, zc, 1); break;
+    case 2: word_block_mh(g, b, cw, ck, zc, 2); break;
+    case 3: word_block_mh(g, b, cw, ck, zc, 3); break;
+    default: word_block_mh(g, b, cw, ck, zc, 4); break;
+    }
+}
+
+static void doc_block(lda_gibbs *g, uint32_t b, double *restrict cd, double *restrict ck)
+{
+    switch (g->mh) {
+    case 1: doc_block_mh(g, b, cd, ck, 1); break;
+    case 2: doc_block_mh(g, b, cd, ck, 2); break;
+    case 3: doc_block_mh(g, b, cd, ck, 3); break;
+    default: doc_block_mh(g, b, cd, ck, 4); break;
+    }
 }
 
 /* One phase over all blocks: each block starts from the topic totals at the
@@ -1013,29 +1205,24 @@ static void run_phase(lda_gibbs *g, int words)
 {
     const size_t k = g->k, nb = words ? g->nbw : g->nbd;
     const uint32_t *order = words ? g->ow : g->od;
-    const int t = g->threads;
-    if (nb == 1) { /* one block sees all changes: the totals are updated in place */
-        if (words)
-            word_block(g, 0, g->scratch, g->ck);
-        else
-            doc_block(g, 0, g->scratch, g->ck);
-        return;
-    }
+    const int t = nb == 1 ? 1 : g->threads;
     memset(g->delta, 0, (size_t)t * k * sizeof *g->delta);
 #pragma omp parallel num_threads(t) if (t > 1)
     {
         const size_t th = (size_t)omp_get_thread_num();
-        int32_t *cnt = g->scratch + th * k, *lk = g->local + th * k, *dl = g->delta + th * k;
+        double *cnt = g->icnt + th * (k + 1), *lk = g->local + th * (k + 1);
+        int32_t *dl = g->delta + th * k;
 #pragma omp for schedule(dynamic, 1)
         for (size_t ob = 0; ob < nb; ob++) {
             uint32_t b = order[ob];
-            memcpy(lk, g->ck, k * sizeof *lk);
+            for (size_t i = 0; i < k; i++)
+                lk[i] = (double)g->ck[i];
             if (words)
-                word_block(g, b, cnt, lk);
+                word_block(g, b, cnt, lk, g->zc + th * g->max_wlen);
             else
                 doc_block(g, b, cnt, lk);
             for (size_t i = 0; i < k; i++)
-                dl[i] += lk[i] - g->ck[i];
+                dl[i] += (int32_t)lk[i] - g->ck[i];
         }
     }
     for (int th = 0; th < t; th++)
@@ -1111,13 +1298,13 @@ static void word_pass(lda_gibbs *g, double *part, uint32_t *hist, count_list *bi
             for (uint32_t w = g->bw[b]; w < g->bw[b + 1]; w++) {
                 const uint32_t j0 = g->wptr[w], j1 = g->wptr[w + 1];
                 for (uint32_t j = j0; j < j1; j++) {
-                    uint32_t s = g->dtok[(size_t)g->wtok[(size_t)j * g->stride].pos * g->stride].z;
-                    g->wtok[(size_t)j * g->stride].z = s;
+                    uint32_t s = g->dtok[(size_t)g->wtok[(size_t)j * g->stride + R_POS] * g->stride + R_Z];
+                    g->wtok[(size_t)j * g->stride + R_Z] = s;
                     cw[s]++;
                     if (nkw) nkw[(size_t)s * v + w] += 1.0;
                 }
                 for (uint32_t j = j0; j < j1; j++) {
-                    uint32_t s = g->wtok[(size_t)j * g->stride].z;
+                    uint32_t s = g->wtok[(size_t)j * g->stride + R_Z];
                     int32_t c = cw[s];
                     if (!c) continue; /* this topic already counted */
                     if (part) acc += c < LG_TAB ? tab[c] : lda_lgamma((double)c + g->beta) - lgb;
@@ -1156,9 +1343,9 @@ static void doc_pass(lda_gibbs *g, double *part)
                 const uint32_t i0 = g->dptr[d], i1 = g->dptr[d + 1];
                 if (i0 == i1) continue;
                 for (uint32_t i = i0; i < i1; i++)
-                    cd[g->dtok[(size_t)i * g->stride].z]++;
+                    cd[g->dtok[(size_t)i * g->stride + R_Z]]++;
                 for (uint32_t i = i0; i < i1; i++) {
-                    uint32_t s = g->dtok[(size_t)i * g->stride].z;
+                    uint32_t s = g->dtok[(size_t)i * g->stride + R_Z];
                     int32_t c = cd[s];
                     if (!c) continue;
                     if (sym && c < LG_TAB)
@@ -1219,9 +1406,9 @@ static lt_status optimize_alpha_step(lda_gibbs *g, int mode)
         for (size_t d = 0; d < g->d; d++) {
             const uint32_t i0 = g->dptr[d], i1 = g->dptr[d + 1];
             for (uint32_t i = i0; i < i1; i++)
-                cd[g->dtok[(size_t)i * g->stride].z]++;
+                cd[g->dtok[(size_t)i * g->stride + R_Z]]++;
             for (uint32_t i = i0; i < i1; i++) {
-                uint32_t s = g->dtok[(size_t)i * g->stride].z;
+                uint32_t s = g->dtok[(size_t)i * g->stride + R_Z];
                 size_t c = (size_t)cd[s];
                 if (!c) continue;
                 if (pass == 0) {
@@ -1248,6 +1435,7 @@ static lt_status optimize_alpha_step(lda_gibbs *g, int mode)
         for (size_t i = 0; i < k; i++)
             g->alpha_sum += g->alpha[i];
         st = alpha_table_build(&g->at, g->alpha, k);
+        if (st == LT_OK) draw_doc_side(g); /* the word phase's proposals weigh sum alpha */
     }
 done:
     free(off);
@@ -1321,7 +1509,7 @@ lt_status lda_gibbs_optimize(lda_gibbs *g, int optimize_alpha, int optimize_beta
 void lda_gibbs_assignments(const lda_gibbs *g, int32_t *z)
 {
     for (size_t i = 0; i < g->n; i++)
-        z[i] = (int32_t)g->dtok[i * g->stride].z;
+        z[i] = (int32_t)g->dtok[i * g->stride + R_Z];
 }
 
 lt_status lda_gibbs_set_hyper(lda_gibbs *g, const double *alpha, double beta)
@@ -1336,7 +1524,9 @@ lt_status lda_gibbs_set_hyper(lda_gibbs *g, const double *alpha, double beta)
     memcpy(g->alpha, alpha, g->k * sizeof *g->alpha);
     g->alpha_sum = sum;
     g->beta = beta;
-    return alpha_table_build(&g->at, g->alpha, g->k);
+    LT_CHECK(alpha_table_build(&g->at, g->alpha, g->k));
+    if (g->n) draw_doc_side(g); /* the word phase's proposals weigh sum alpha */
+    return LT_OK;
 }
 
 const int32_t *lda_gibbs_topic_counts(const lda_gibbs *g)
@@ -1363,28 +1553,28 @@ lt_status lda_gibbs_check(const lda_gibbs *g)
     const size_t n = g->n, k = g->k;
     for (size_t d = 0; d < g->d; d++)
         for (uint32_t i = g->dptr[d]; i < g->dptr[d + 1]; i++) {
-            lda_tok e = g->dtok[(size_t)i * g->stride];
-            if (e.z >= k)
-                return lt_fail(LT_ERR_NUMERIC, "Gibbs state: token %u has topic %u of %zu", (unsigned)i, (unsigned)e.z,
-                               k);
-            if (e.pos >= n || g->wtok[(size_t)e.pos * g->stride].pos != i)
+            const uint32_t *e = g->dtok + (size_t)i * g->stride;
+            if (e[R_Z] >= k)
+                return lt_fail(LT_ERR_NUMERIC, "Gibbs state: token %u has topic %u of %zu", (unsigned)i,
+                               (unsigned)e[R_Z], k);
+            if (e[R_POS] >= n || g->wtok[(size_t)e[R_POS] * g->stride + R_POS] != i)
                 return lt_fail(LT_ERR_NUMERIC,
                                "Gibbs state: token %u and its word-major copy do not point at each other", (unsigned)i);
-            if (g->wdoc[e.pos] != d)
+            if (g->wdoc[e[R_POS]] != d)
                 return lt_fail(LT_ERR_NUMERIC,
                                "Gibbs state: the word-major copy of token %u names document %u, not %zu", (unsigned)i,
-                               (unsigned)g->wdoc[e.pos], d);
+                               (unsigned)g->wdoc[e[R_POS]], d);
         }
     for (size_t w = 0; w < g->v; w++)
         for (uint32_t j = g->wptr[w]; j < g->wptr[w + 1]; j++)
-            if ((size_t)g->words[g->wtok[(size_t)j * g->stride].pos] != w)
+            if ((size_t)g->words[g->wtok[(size_t)j * g->stride + R_POS]] != w)
                 return lt_fail(LT_ERR_NUMERIC,
                                "Gibbs state: word-major token %u is filed under word %zu but is word %d", (unsigned)j,
-                               w, (int)g->words[g->wtok[(size_t)j * g->stride].pos]);
+                               w, (int)g->words[g->wtok[(size_t)j * g->stride + R_POS]]);
     int64_t *cnt = lt_calloc(k, sizeof *cnt);
     if (!cnt) return LT_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
-        cnt[g->dtok[i * g->stride].z]++;
+        cnt[g->dtok[i * g->stride + R_Z]]++;
     lt_status st = LT_OK;
     for (size_t i = 0; i < k; i++)
         if (cnt[i] != g->ck[i]) {

@@ -108,8 +108,13 @@ typedef struct lda_gibbs_params {
     size_t block_tokens; /* tokens per work block, about (default 32768): fewer blocks, fewer stale counts */
     size_t max_blocks;   /* default 256 */
     int mh_steps;        /* Metropolis-Hastings steps per token per phase, 1..4 (default 2) */
-    int check;           /* 1: lda_gibbs_check after every sweep (fit fails on an inconsistency) */
-    int infer_exact;     /* fold-in: -1 always the O(1) MH sampler, 1 always the exact O(K) sampler, 0 by size */
+    /* Documents of more tokens draw their proposals ahead with prefetches,
+     * words of more tokens from their packed topics (default 512: items
+     * that fit in L1 or L2 draw directly from their records). The chain is
+     * the same whatever it is. */
+    size_t draw_near;
+    int check;       /* 1: lda_gibbs_check after every sweep (fit fails on an inconsistency) */
+    int infer_exact; /* fold-in: -1 always the O(1) MH sampler, 1 always the exact O(K) sampler, 0 by size */
 } lda_gibbs_params;
 
 void lda_gibbs_params_default(lda_gibbs_params *p);
