@@ -740,18 +740,54 @@ LDA_INLINE void draw_u32(lt_rng *rng, int mh, uint32_t *u)
     }
 }
 
-/* mh draws from an item's mixture, two from each 64-bit output: y[m] < len
- * a token of the item, else len + a topic from the other half. */
+/* A topic of the other half from 32 random bits: the bucket by
+ * multiply-shift, alpha's alias coin (asymmetric alpha) from the fraction
+ * left, without a branch. */
+LDA_INLINE uint32_t other_topic(const alpha_table *at, uint64_t bits32)
+{
+    const uint64_t xk = bits32 * at->k;
+    uint32_t t = (uint32_t)(xk >> 32);
+    if (!at->sym) {
+        const uint32_t keep = 0u - (uint32_t)((double)(uint32_t)xk * 0x1p-32 < at->prob[t]);
+        t = (t & keep) | (at->alias[t] & ~keep);
+    }
+    return t;
+}
+
+/* mh draws from an item's mixture, a 64-bit output each: y[m] < len a
+ * token of the item, else len + a topic from the other half. The item's
+ * half when the high 32 bits fall below len / (len + extra) of their
+ * range; the low 32 bits then give the token (multiply-shift) or the other
+ * half's topic. Where the other half weighs more than a tenth, which half
+ * is drawn is a coin flip to the predictor: integer compares and a select,
+ * no branch (the same draws either way). */
 LDA_INLINE void draw_mix(lt_rng *rng, uint32_t len, const lda_mix *mx, int mh, uint32_t *y)
 {
-    const double mass = (double)len + mx->extra;
-    for (int m = 0; m < mh; m += 2) {
-        const uint64_t r = rng_next(rng);
-        for (int h = 0; h < 2 && m + h < mh; h++) {
-            const double x = (double)(uint32_t)(h ? r : r >> 32) * 0x1p-32 * mass;
-            y[m + h] = x < (double)len ? (uint32_t)x : len + alpha_draw(mx->at, (x - (double)len) * mx->scale);
+    const uint64_t cut = (uint64_t)((double)len / ((double)len + mx->extra) * 0x1p32);
+    const alpha_table *at = mx->at;
+    if (cut > (uint64_t)(0.9 * 0x1p32)) { /* the other half is rare: a branch the predictor gets right */
+        for (int m = 0; m < mh; m++) {
+            const uint64_t r = rng_next(rng), lo32 = r & 0xffffffffu;
+            y[m] = (r >> 32) < cut ? (uint32_t)((lo32 * len) >> 32) : len + other_topic(at, lo32);
         }
+        return;
     }
+    for (int m = 0; m < mh; m++) {
+        const uint64_t r = rng_next(rng), lo32 = r & 0xffffffffu;
+        const uint32_t near = 0u - (uint32_t)((r >> 32) < cut);
+        y[m] = ((uint32_t)((lo32 * len) >> 32) & near) | ((len + other_topic(at, lo32)) & ~near);
+    }
+}
+
+/* A draw y of draw_mix made a proposal: a token of the item (at a[i0 + y],
+ * by proposal()) or a topic of the other half. Without a branch: the record
+ * read (of a token of the item, in L1 or L2) is made either way. */
+LDA_INLINE uint32_t mix_proposal(const uint32_t *a, size_t S, uint32_t i0, uint32_t len, uint32_t y, uint32_t lo,
+                                 uint32_t hi)
+{
+    const uint32_t near = 0u - (uint32_t)(y < len);
+    const uint32_t p = proposal(a + (size_t)(i0 + (y & near)) * S, lo, hi);
+    return (p & near) | ((y - len) & ~near);
 }
 
 /* The proposals of one item's tokens for the coming phase of the other
@@ -772,7 +808,7 @@ LDA_INLINE void draw_proposals(uint32_t *restrict a, size_t S, int mh, uint32_t 
             const uint32_t lo = blk[key[i]], hi = o[R_POS];
             draw_mix(rng, len, mx, mh, ys);
             for (int m = 0; m < mh; m++)
-                o[R_PROP + m] = ys[m] < len ? proposal(a + (size_t)(i0 + ys[m]) * S, lo, hi) : ys[m] - len;
+                o[R_PROP + m] = mix_proposal(a, S, i0, len, ys[m], lo, hi);
         }
         return;
     }
@@ -797,7 +833,7 @@ LDA_INLINE void draw_proposals(uint32_t *restrict a, size_t S, int mh, uint32_t 
         uint32_t *o = a + (size_t)i * S;
         const uint32_t lo = blk[key[i]], hi = o[R_POS];
         for (int m = 0; m < mh; m++)
-            o[R_PROP + m] = ys[m] < len ? proposal(a + (size_t)(i0 + ys[m]) * S, lo, hi) : ys[m] - len;
+            o[R_PROP + m] = mix_proposal(a, S, i0, len, ys[m], lo, hi);
     }
 }
 
@@ -825,13 +861,10 @@ LDA_INLINE void draw_word_far(uint32_t *restrict a, size_t S, int mh, uint32_t i
         draw_mix(rng, len, mx, mh, ys);
         uint32_t *o = a + (size_t)i * S;
         for (int m = 0; m < mh; m++) {
-            const uint32_t y = ys[m];
-            if (y >= len)
-                o[R_PROP + m] = y - len;
-            else if (y - jb <= r - jb)
-                o[R_PROP + m] = LIVE | a[(size_t)(i0 + y) * S + R_POS];
-            else
-                o[R_PROP + m] = zc[y];
+            const uint32_t y = ys[m], near = 0u - (uint32_t)(y < len), yn = y & near;
+            uint32_t p = zc[yn];
+            if (yn - jb <= r - jb) p = LIVE | a[(size_t)(i0 + yn) * S + R_POS]; /* rare: a branch */
+            o[R_PROP + m] = (p & near) | ((y - len) & ~near);
         }
     }
 }
