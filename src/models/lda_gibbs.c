@@ -726,7 +726,7 @@ LDA_INLINE uint32_t mh_chain(const double *am, const double *bm, const double *u
  * weight len, and the other half, of weight `extra` (sum alpha, topics from
  * alpha's table; or K beta, topics uniform). */
 typedef struct lda_mix {
-    double extra, scale; /* scale = 1 / extra */
+    double extra;
     const alpha_table *at;
 } lda_mix;
 
@@ -873,13 +873,13 @@ LDA_INLINE void draw_word_far(uint32_t *restrict a, size_t S, int mh, uint32_t i
  * the document phase). */
 static lda_mix doc_mix(const lda_gibbs *g)
 {
-    lda_mix mx = {g->alpha_sum, 1.0 / g->alpha_sum, &g->at};
+    lda_mix mx = {g->alpha_sum, &g->at};
     return mx;
 }
 static lda_mix word_mix(const lda_gibbs *g)
 {
     const double kb = g->beta * (double)g->k;
-    lda_mix mx = {kb, 1.0 / kb, &g->ut};
+    lda_mix mx = {kb, &g->ut};
     return mx;
 }
 
@@ -1060,153 +1060,121 @@ fail:
 
 /* ---- the two phases of a sweep -------------------------------------------- */
 
-/* Word block b: the words bw[b] .. bw[b+1]-1, tokens by word. `cw` is a
- * zeroed K-array (left zeroed), `ck` the block's topic totals. A proposal
- * marked LIVE names a token of this block already visited in this phase:
- * its topic is read from wtok, which this block writes. Every other
- * proposal carries its token's topic at the start of the phase. */
+/* A block's records in this order (o[qb..qe)) take their topics and
+ * proposals from the other order's records, all at once: a streaming
+ * gather whose misses overlap. */
+LDA_INLINE void gather(uint32_t *restrict o, const uint32_t *restrict other, size_t S, int mh, uint32_t qb, uint32_t qe)
+{
+    for (uint32_t j = qb; j < qe; j++) {
+        uint32_t *r = o + (size_t)j * S;
+        if (j + 2 * PF < qe) prefetch(other + (size_t)r[2 * PF * S + R_POS] * S);
+        const uint32_t *src = other + (size_t)r[R_POS] * S;
+        for (int m = R_Z; m < R_PROP + mh; m++)
+            r[m] = src[m];
+    }
+}
+
+/* One item's tokens (records a[i0..i1) of this order, a word's or a
+ * document's) sampled in turn. `cnt` is a zeroed (K + 1)-array, the item's
+ * topic counts while it is sampled (left zeroed), `ck` the block's topic
+ * totals. Each token's target weight is (cnt_t + prior_t)(ck_t + V beta)^-1:
+ * prior_t = alpha[t] (documents), or a0 when alpha is NULL (words: beta).
+ * us: the step uniforms. A proposal marked LIVE names a token of this block
+ * already visited in this phase, whose topic is read where it lives; every
+ * other proposal carries its token's topic. zc (or NULL): the item's final
+ * topics, packed. */
+LDA_INLINE void sample_item(uint32_t *restrict a, size_t S, int mh, uint32_t i0, uint32_t i1, double *restrict cnt,
+                            double *restrict ck, const double *alpha, double a0, double vbeta, uint32_t kdum,
+                            lt_rng *rng, uint32_t *restrict zc)
+{
+    for (uint32_t i = i0; i < i1; i++)
+        cnt[a[(size_t)i * S + R_Z]] += 1.0;
+    /* A token is placed in the counts only after the next one has read
+     * them (which add it themselves where they name its topic): so no read
+     * waits on the address of a write that the chain of MH steps has not
+     * yet decided. The first token's "token before" is slot k of the count
+     * arrays, a dummy. */
+    uint32_t pend = kdum;
+    for (uint32_t i = i0; i < i1; i++) {
+        uint32_t *o = a + (size_t)i * S;
+        const uint32_t s0 = o[R_Z];
+        /* the counts without this token (which do not change while it
+         * moves: no other token does) */
+        cnt[s0] -= 1.0;
+        ck[s0] -= 1.0;
+        /* the proposals and the counts they need, all read before any step,
+         * so that the steps are a chain of products and compares */
+        uint32_t tm[MH_MAX + 1], us[MH_MAX];
+        double am[MH_MAX + 1], bm[MH_MAX + 1], ub[MH_MAX];
+        draw_u32(rng, mh, us);
+        for (int m = 0; m < mh; m++) {
+            const uint32_t e = o[R_PROP + m];
+            const uint32_t t = e & LIVE ? a[(size_t)(e & ~LIVE) * S + R_Z] : e;
+            /* proposed itself: its current topic, a step that moves nowhere */
+            const double u = e == (LIVE | i) ? INFINITY : (double)us[m] * 0x1p-32;
+            tm[m] = t;
+            const double one = t == pend;
+            am[m] = (cnt[t] + one) + (alpha ? alpha[t] : a0);
+            bm[m] = (ck[t] + one) + vbeta;
+            ub[m] = u * bm[m];
+        }
+        tm[mh] = s0;
+        const double one = s0 == pend;
+        am[mh] = (cnt[s0] + one) + (alpha ? alpha[s0] : a0);
+        bm[mh] = (ck[s0] + one) + vbeta;
+        cnt[pend] += 1.0; /* the token before, placed now that this one has read its counts */
+        ck[pend] += 1.0;
+        /* proposal m accepted with min(1, a_t b_s / (a_s b_t)): the word
+         * phase's (n_wt + beta)(n_s + V beta) / ((n_ws + beta)(n_t + V beta)),
+         * the document phase's with n_d and alpha in place of n_w and beta */
+        pend = mh_chain(am, bm, ub, tm, mh);
+        o[R_Z] = pend;
+        if (zc) zc[i - i0] = pend;
+    }
+    cnt[pend] += 1.0;
+    ck[pend] += 1.0;
+    for (uint32_t i = i0; i < i1; i++)
+        cnt[a[(size_t)i * S + R_Z]] = 0.0;
+    cnt[kdum] = 0.0;
+}
+
+/* Word block b: the words bw[b] .. bw[b+1]-1, tokens by word, each drawing
+ * at its end its proposals for the document phase. */
 LDA_INLINE void word_block_mh(lda_gibbs *g, uint32_t b, double *restrict cw, double *restrict ck, uint32_t *restrict zc,
                               const int mh)
 {
     lt_rng rng = g->rw[b];
     const uint32_t w0 = g->bw[b], w1 = g->bw[b + 1];
-    const uint32_t *wptr = g->wptr, *dblk = g->dblk, *wdoc = g->wdoc;
     uint32_t *restrict wt = g->wtok;
-    const uint32_t *restrict dt = g->dtok;
     const size_t S = g->stride;
-    const uint32_t qb = wptr[w0], qe = wptr[w1];
-    const double beta = g->beta, vbeta = beta * (double)g->v;
     const lda_mix mx = word_mix(g);
-    const uint32_t kdum = (uint32_t)g->k;
-    /* the block's topics and proposals from the document phase's records,
-     * all at once: a streaming gather whose misses overlap */
-    for (uint32_t j = qb; j < qe; j++) {
-        uint32_t *o = wt + (size_t)j * S;
-        if (j + 2 * PF < qe) prefetch(dt + (size_t)o[2 * PF * S + R_POS] * S);
-        const uint32_t *src = dt + (size_t)o[R_POS] * S;
-        for (int m = R_Z; m < R_PROP + mh; m++)
-            o[m] = src[m];
-    }
+    gather(wt, g->dtok, S, mh, g->wptr[w0], g->wptr[w1]);
     for (uint32_t w = w0; w < w1; w++) {
-        const uint32_t j0 = wptr[w], j1 = wptr[w + 1];
-        for (uint32_t j = j0; j < j1; j++)
-            cw[wt[(size_t)j * S + R_Z]] += 1.0;
-        /* A token is placed in the counts only after the next one has read
-         * them (which add it themselves where they name its topic): so no
-         * read waits on the address of a write that the chain of MH steps
-         * has not yet decided. The first token's "token before" is slot k
-         * of the count arrays, a dummy. */
-        uint32_t pend = kdum;
-        for (uint32_t j = j0; j < j1; j++) {
-            uint32_t *o = wt + (size_t)j * S;
-            const uint32_t s0 = o[R_Z];
-            /* the counts without this token (which do not change while it
-             * moves: no other token does) */
-            cw[s0] -= 1.0;
-            ck[s0] -= 1.0;
-            /* the proposals and the counts they need, all read before any
-             * step, so that the steps are a chain of products and compares */
-            uint32_t tm[MH_MAX + 1], us[MH_MAX];
-            double am[MH_MAX + 1], bm[MH_MAX + 1], ub[MH_MAX];
-            draw_u32(&rng, mh, us);
-            for (int m = 0; m < mh; m++) {
-                const uint32_t e = o[R_PROP + m];
-                const uint32_t t = e & LIVE ? wt[(size_t)(e & ~LIVE) * S + R_Z] : e;
-                /* proposed itself: its current topic, a step that moves nowhere */
-                const double u = e == (LIVE | j) ? INFINITY : (double)us[m] * 0x1p-32;
-                tm[m] = t;
-                const double one = t == pend;
-                am[m] = (cw[t] + one) + beta;
-                bm[m] = (ck[t] + one) + vbeta;
-                ub[m] = u * bm[m];
-            }
-            tm[mh] = s0;
-            const double one = s0 == pend;
-            am[mh] = (cw[s0] + one) + beta;
-            bm[mh] = (ck[s0] + one) + vbeta;
-            cw[pend] += 1.0; /* the token before, placed now that this one has read its counts */
-            ck[pend] += 1.0;
-            /* proposal m accepted with min(1, (n_wt + beta)(n_s + V beta) / ((n_ws + beta)(n_t + V beta))) */
-            pend = mh_chain(am, bm, ub, tm, mh);
-            o[R_Z] = pend;
-            zc[j - j0] = pend;
-        }
-        cw[pend] += 1.0;
-        ck[pend] += 1.0;
+        const uint32_t j0 = g->wptr[w], j1 = g->wptr[w + 1];
+        sample_item(wt, S, mh, j0, j1, cw, ck, NULL, g->beta, g->beta * (double)g->v, (uint32_t)g->k, &rng, zc);
         /* for the document phase */
         if (j1 - j0 > g->draw_near)
-            draw_word_far(wt, S, mh, j0, j1, &mx, wdoc, dblk, zc, &rng);
+            draw_word_far(wt, S, mh, j0, j1, &mx, g->wdoc, g->dblk, zc, &rng);
         else
-            draw_proposals(wt, S, mh, j0, j1, &mx, wdoc, dblk, SIZE_MAX, &rng);
-        for (uint32_t j = j0; j < j1; j++)
-            cw[wt[(size_t)j * S + R_Z]] = 0.0;
-        cw[kdum] = 0.0;
+            draw_proposals(wt, S, mh, j0, j1, &mx, g->wdoc, g->dblk, SIZE_MAX, &rng);
     }
     g->rw[b] = rng;
 }
 
-/* Document block b: documents bd[b] .. bd[b+1]-1. Mirror of word_block with
- * the roles of the two orders swapped. */
+/* Document block b: documents bd[b] .. bd[b+1]-1, the mirror of the word
+ * block, each document drawing its proposals for the word phase. */
 LDA_INLINE void doc_block_mh(lda_gibbs *g, uint32_t b, double *restrict cd, double *restrict ck, const int mh)
 {
     lt_rng rng = g->rd[b];
     const uint32_t d0 = g->bd[b], d1 = g->bd[b + 1];
-    const uint32_t *dptr = g->dptr;
-    const uint32_t *words = (const uint32_t *)g->words;
     uint32_t *restrict dt = g->dtok;
-    const uint32_t *restrict wt = g->wtok;
     const size_t S = g->stride;
-    const uint32_t pb = dptr[d0], pe = dptr[d1];
-    const double vbeta = g->beta * (double)g->v;
-    const double *alpha = g->alpha;
     const lda_mix mx = doc_mix(g);
-    const uint32_t kdum = (uint32_t)g->k;
-    for (uint32_t i = pb; i < pe; i++) {
-        uint32_t *o = dt + (size_t)i * S;
-        if (i + 2 * PF < pe) prefetch(wt + (size_t)o[2 * PF * S + R_POS] * S);
-        const uint32_t *src = wt + (size_t)o[R_POS] * S;
-        for (int m = R_Z; m < R_PROP + mh; m++)
-            o[m] = src[m];
-    }
+    gather(dt, g->wtok, S, mh, g->dptr[d0], g->dptr[d1]);
     for (uint32_t d = d0; d < d1; d++) {
-        const uint32_t i0 = dptr[d], i1 = dptr[d + 1];
-        for (uint32_t i = i0; i < i1; i++)
-            cd[dt[(size_t)i * S + R_Z]] += 1.0;
-        uint32_t pend = kdum;
-        for (uint32_t i = i0; i < i1; i++) {
-            uint32_t *o = dt + (size_t)i * S;
-            const uint32_t s0 = o[R_Z];
-            cd[s0] -= 1.0;
-            ck[s0] -= 1.0;
-            uint32_t tm[MH_MAX + 1], us[MH_MAX];
-            double am[MH_MAX + 1], bm[MH_MAX + 1], ub[MH_MAX];
-            draw_u32(&rng, mh, us);
-            for (int m = 0; m < mh; m++) {
-                const uint32_t e = o[R_PROP + m];
-                const uint32_t t = e & LIVE ? dt[(size_t)(e & ~LIVE) * S + R_Z] : e;
-                const double u = e == (LIVE | i) ? INFINITY : (double)us[m] * 0x1p-32;
-                tm[m] = t;
-                const double one = t == pend;
-                am[m] = (cd[t] + one) + alpha[t];
-                bm[m] = (ck[t] + one) + vbeta;
-                ub[m] = u * bm[m];
-            }
-            tm[mh] = s0;
-            const double one = s0 == pend;
-            am[mh] = (cd[s0] + one) + alpha[s0];
-            bm[mh] = (ck[s0] + one) + vbeta;
-            cd[pend] += 1.0; /* the token before, placed now that this one has read its counts */
-            ck[pend] += 1.0;
-            /* proposal m accepted with min(1, (n_dt + alpha_t)(n_s + V beta) / ((n_ds + alpha_s)(n_t + V beta))) */
-            pend = mh_chain(am, bm, ub, tm, mh);
-            o[R_Z] = pend;
-        }
-        cd[pend] += 1.0;
-        ck[pend] += 1.0;
-        draw_proposals(dt, S, mh, i0, i1, &mx, words, g->wblk, g->draw_near, &rng); /* for the word phase */
-        for (uint32_t i = i0; i < i1; i++)
-            cd[dt[(size_t)i * S + R_Z]] = 0.0;
-        cd[kdum] = 0.0;
+        const uint32_t i0 = g->dptr[d], i1 = g->dptr[d + 1];
+        sample_item(dt, S, mh, i0, i1, cd, ck, g->alpha, 0.0, g->beta * (double)g->v, (uint32_t)g->k, &rng, NULL);
+        draw_proposals(dt, S, mh, i0, i1, &mx, (const uint32_t *)g->words, g->wblk, g->draw_near, &rng);
     }
     g->rd[b] = rng;
 }
