@@ -502,6 +502,14 @@ static void test_sparse_path_matches_gemm(void)
         CHECK_MSG(moved > 0.02, "case %zu: training moved the parameters by only %g", c, moved);
         CHECK_MSG(apart < 2e-6, "case %zu: the sparse and GEMM paths differ by %g (training moved %g)", c, apart,
                   moved);
+        /* the portable kernels (the only ones without AVX-512) follow the
+         * same chain up to rounding */
+        lt_rbm *bp;
+        CHECK_OK(lt_rbm_copy(start, &bp));
+        CHECK_OK(lt_rbm_train_path(bp, &o, x, n, LT_RBM_PATH_SPARSE_PORTABLE));
+        double apart_p = max_param_diff(a, bp);
+        CHECK_MSG(apart_p < 2e-6, "case %zu: the portable sparse kernels and the GEMM path differ by %g", c, apart_p);
+        lt_rbm_free(bp);
         /* the sparse path's bits do not depend on the thread count */
         lt_rbm *b1;
         CHECK_OK(lt_rbm_copy(start, &b1));

@@ -501,7 +501,8 @@ lt_status lt_rbm_train_path(lt_rbm *m, const lt_rbm_options *o, const float *x, 
     int threads = lt_threads(o->threads);
     lt_rbm_sparse *sp = NULL;
     if (path != LT_RBM_PATH_GEMM) LT_CHECK(lt_rbm_sparse_new(m, o, x, n, o->batch < n ? o->batch : n, threads, &sp));
-    if (!sp && path == LT_RBM_PATH_SPARSE)
+    if (sp && path == LT_RBM_PATH_SPARSE_PORTABLE) lt_rbm_sparse_portable(sp);
+    if (!sp && (path == LT_RBM_PATH_SPARSE || path == LT_RBM_PATH_SPARSE_PORTABLE))
         return lt_fail(LT_ERR_INVALID, "the sparse training path needs Bernoulli visible units and binary data");
     trainer t;
     lt_status st0 = trainer_init(&t, m, o, n);

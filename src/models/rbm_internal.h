@@ -93,11 +93,16 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
  * threads keep their own copies while training). */
 void lt_rbm_sparse_sync(lt_rbm_sparse *s, lt_rbm *m);
 void lt_rbm_sparse_free(lt_rbm_sparse *s);
+/* The portable kernels from now on, even where the AVX-512 ones would run
+ * (for tests: they are the only ones on machines without AVX-512). */
+void lt_rbm_sparse_portable(lt_rbm_sparse *s);
 
 /* lt_rbm_train with the path chosen: LT_RBM_PATH_AUTO (the sparse path when
  * it applies), or one of them forced (the sparse one refused with
- * LT_ERR_INVALID when the data are not binary). For tests. */
-enum { LT_RBM_PATH_AUTO = 0, LT_RBM_PATH_GEMM, LT_RBM_PATH_SPARSE };
+ * LT_ERR_INVALID when the data are not binary); LT_RBM_PATH_SPARSE_PORTABLE
+ * is the sparse path with its portable kernels even where the AVX-512 ones
+ * would run. For tests. */
+enum { LT_RBM_PATH_AUTO = 0, LT_RBM_PATH_GEMM, LT_RBM_PATH_SPARSE, LT_RBM_PATH_SPARSE_PORTABLE };
 lt_status lt_rbm_train_path(lt_rbm *m, const lt_rbm_options *o, const float *x, size_t n, int path);
 
 /* AIS pieces shared by the RBM and the deep models (rbm.c): the inverse

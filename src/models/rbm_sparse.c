@@ -181,6 +181,8 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     return LT_OK;
 }
 
+void lt_rbm_sparse_portable(lt_rbm_sparse *s) { s->avx512 = 0; }
+
 void lt_rbm_sparse_sync(lt_rbm_sparse *s, lt_rbm *m)
 {
     const thread_state *T0 = &s->ts[0]; /* thread 0 took part in every batch */
