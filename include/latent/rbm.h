@@ -42,8 +42,9 @@
  * several times less work on sparse images such as binarised digits).
  * Every computation is split into blocks fixed by the sizes alone and
  * each chain row draws from its own random stream, so a seed gives the
- * same model and the same estimates at any thread count. A fitted lt_rbm is read-only in the scoring, sampling
- * and inference calls and may be shared by threads.
+ * same model and the same estimates at any thread count. A fitted lt_rbm
+ * is read-only in the scoring, sampling and inference calls and may be
+ * shared by threads.
  */
 #ifndef LATENT_RBM_H
 #define LATENT_RBM_H

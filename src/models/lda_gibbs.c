@@ -551,6 +551,28 @@ static inline uint32_t alpha_draw(const alpha_table *t, double u)
 enum { R_POS = 0, R_Z = 1, R_PROP = 2, R_LO = 6 };
 #define LIVE 0x80000000u
 
+/* uint32 words per record: 2 + mh, padded to 16 or 32 bytes (a record that
+ * straddles two lines costs the gather a second miss: measured 15% at
+ * mh = 2) */
+static inline size_t rec_stride(int mh)
+{
+    return mh <= 2 ? 4 : 8;
+}
+
+/* Whether the records at mh steps keep R_LO. */
+static inline int rec_has_lo(int mh)
+{
+    return rec_stride(mh) > R_LO;
+}
+
+/* The first index, in the other order, of the block that holds record o's
+ * token there: o's R_LO, or the other order's blk table at the token's item
+ * there (key: the items of this order's tokens in the other order). */
+static inline uint32_t rec_lo(const uint32_t *o, int mh, const uint32_t *blk, const uint32_t *key, uint32_t i)
+{
+    return rec_has_lo(mh) ? o[R_LO] : blk[key[i]];
+}
+
 struct lda_gibbs {
     size_t k, v, d, n;
     const int32_t *words; /* the corpus's tokens, document-major */
@@ -794,6 +816,17 @@ LDA_INLINE uint32_t mix_proposal(const uint32_t *a, size_t S, uint32_t i0, uint3
     return (p & near) | ((y - len) & ~near);
 }
 
+/* One slot of a ring of draws made ahead (long items): mh draws of the
+ * item's mixture, with a prefetch of what each token drawn will be read
+ * from, base + y * size (its record, or its packed topic). */
+LDA_INLINE void draw_ahead(lt_rng *rng, uint32_t len, const lda_mix *mx, int mh, uint32_t *slot, const void *base,
+                           size_t size)
+{
+    draw_mix(rng, len, mx, mh, slot);
+    for (int m = 0; m < mh; m++)
+        if (slot[m] < len) prefetch((const char *)base + (size_t)slot[m] * size);
+}
+
 /* The proposals of one item's tokens for the coming phase of the other
  * order: for each token of the item whose records are a[i0..i1), mh draws
  * from the item's mixture, each written into the token's record as above
@@ -809,7 +842,7 @@ LDA_INLINE void draw_proposals(uint32_t *restrict a, size_t S, int mh, uint32_t 
     if (len <= near || len <= PF) { /* the item's records are in L1 or L2, where the phase just left them */
         for (uint32_t i = i0; i < i1; i++) {
             uint32_t *o = a + (size_t)i * S, ys[MH_MAX];
-            const uint32_t lo = mh > 2 ? o[R_LO] : blk[key[i]], hi = o[R_POS];
+            const uint32_t lo = rec_lo(o, mh, blk, key, i), hi = o[R_POS];
             draw_mix(rng, len, mx, mh, ys);
             for (int m = 0; m < mh; m++)
                 o[R_PROP + m] = mix_proposal(a, S, i0, len, ys[m], lo, hi);
@@ -819,23 +852,20 @@ LDA_INLINE void draw_proposals(uint32_t *restrict a, size_t S, int mh, uint32_t 
     /* a long item's records span megabytes: draw PF tokens ahead and
      * prefetch (the same draws in the same order) */
     uint32_t ring[PF][MH_MAX];
+    const uint32_t *rec0 = a + (size_t)i0 * S;
     for (uint32_t i = i0; i < i0 + PF; i++) {
-        if (mh <= 2) prefetch(blk + key[i]);
-        draw_mix(rng, len, mx, mh, ring[i % PF]);
-        for (int m = 0; m < mh; m++)
-            if (ring[i % PF][m] < len) prefetch(a + (size_t)(i0 + ring[i % PF][m]) * S);
+        if (!rec_has_lo(mh)) prefetch(blk + key[i]);
+        draw_ahead(rng, len, mx, mh, ring[i % PF], rec0, S * sizeof *a);
     }
     for (uint32_t i = i0; i < i1; i++) {
         uint32_t ys[MH_MAX];
         memcpy(ys, ring[i % PF], sizeof ys);
         if (i + PF < i1) {
-            if (mh <= 2) prefetch(blk + key[i + PF]);
-            draw_mix(rng, len, mx, mh, ring[i % PF]);
-            for (int m = 0; m < mh; m++)
-                if (ring[i % PF][m] < len) prefetch(a + (size_t)(i0 + ring[i % PF][m]) * S);
+            if (!rec_has_lo(mh)) prefetch(blk + key[i + PF]);
+            draw_ahead(rng, len, mx, mh, ring[i % PF], rec0, S * sizeof *a);
         }
         uint32_t *o = a + (size_t)i * S;
-        const uint32_t lo = mh > 2 ? o[R_LO] : blk[key[i]], hi = o[R_POS];
+        const uint32_t lo = rec_lo(o, mh, blk, key, i), hi = o[R_POS];
         for (int m = 0; m < mh; m++)
             o[R_PROP + m] = mix_proposal(a, S, i0, len, ys[m], lo, hi);
     }
@@ -857,25 +887,18 @@ LDA_INLINE void draw_word_far(uint32_t *restrict a, size_t S, int mh, uint32_t i
     /* the draws PF tokens ahead, their reads of zc prefetched (the same
      * draws in the same order) */
     uint32_t ring[PF][MH_MAX];
-    for (uint32_t r = 0; r < PF && r < len; r++) {
-        draw_mix(rng, len, mx, mh, ring[r]);
-        for (int m = 0; m < mh; m++)
-            prefetch(zc + (ring[r][m] < len ? ring[r][m] : 0));
-    }
+    for (uint32_t r = 0; r < PF && r < len; r++)
+        draw_ahead(rng, len, mx, mh, ring[r], zc, sizeof *zc);
     for (uint32_t i = i0; i < i1; i++) {
-        if (mh <= 2 && i + PF < i1) prefetch(dblk + wdoc[i + PF]);
-        const uint32_t lo = mh > 2 ? a[(size_t)i * S + R_LO] : dblk[wdoc[i]], r = i - i0;
+        if (!rec_has_lo(mh) && i + PF < i1) prefetch(dblk + wdoc[i + PF]);
+        const uint32_t lo = rec_lo(a + (size_t)i * S, mh, dblk, wdoc, i), r = i - i0;
         if (lo != blo) { /* the first of the word's tokens in a document block */
             blo = lo;
             jb = r;
         }
         uint32_t ys[MH_MAX];
         memcpy(ys, ring[r % PF], sizeof ys);
-        if (i + PF < i1) {
-            draw_mix(rng, len, mx, mh, ring[r % PF]);
-            for (int m = 0; m < mh; m++)
-                prefetch(zc + (ring[r % PF][m] < len ? ring[r % PF][m] : 0));
-        }
+        if (i + PF < i1) draw_ahead(rng, len, mx, mh, ring[r % PF], zc, sizeof *zc);
         uint32_t *o = a + (size_t)i * S;
         for (int m = 0; m < mh; m++) {
             const uint32_t y = ys[m], near = 0u - (uint32_t)(y < len), yn = y & near;
@@ -950,9 +973,7 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
     g->draw_near = p->draw_near;
     g->dptr = lt_malloc(nd + 1, sizeof *g->dptr);
     g->wptr = lt_calloc(v + 1, sizeof *g->wptr);
-    /* 2 + mh words, padded to 16 or 32 bytes: a record that straddles two
-     * lines costs the gather a second miss (measured: 15% at mh = 2) */
-    g->stride = p->mh_steps <= 2 ? 4 : 8;
+    g->stride = rec_stride(p->mh_steps);
     g->dtok = big_alloc(n * g->stride, sizeof *g->dtok);
     g->wtok = big_alloc(n * g->stride, sizeof *g->wtok);
     g->wdoc = big_alloc(n, sizeof *g->wdoc);
@@ -1009,7 +1030,7 @@ lt_status lda_gibbs_create(const lt_lda_options *o, const lt_corpus *c, const ld
     for (size_t b = 0; b < g->nbd; b++)
         for (uint32_t d = g->bd[b]; d < g->bd[b + 1]; d++)
             g->dblk[d] = g->dptr[g->bd[b]];
-    if (g->stride > R_LO) /* the records have room for their R_LO */
+    if (rec_has_lo(g->mh))
         for (size_t j = 0; j < n; j++) {
             uint32_t *e = g->wtok + j * g->stride, i = e[R_POS];
             e[R_LO] = g->dblk[g->wdoc[j]];
@@ -1083,9 +1104,8 @@ fail:
 
 /* ---- the two phases of a sweep -------------------------------------------- */
 
-/* A block's records in this order (o[qb..qe)) take their topics and
- * proposals from the other order's records, all at once: a streaming
- * gather whose misses overlap. */
+/* Records o[qb..qe) of this order take their topics and proposals from
+ * the other order's records: a streaming gather whose misses overlap. */
 LDA_INLINE void gather(uint32_t *restrict o, const uint32_t *restrict other, size_t S, int mh, uint32_t qb, uint32_t qe)
 {
     for (uint32_t j = qb; j < qe; j++) {
@@ -1610,7 +1630,7 @@ lt_status lda_gibbs_check(const lda_gibbs *g)
                 return lt_fail(LT_ERR_NUMERIC,
                                "Gibbs state: the word-major copy of token %u names document %u, not %zu", (unsigned)i,
                                (unsigned)g->wdoc[e[R_POS]], d);
-            if (g->stride > R_LO &&
+            if (rec_has_lo(g->mh) &&
                 (e[R_LO] != g->wblk[g->words[i]] || g->wtok[(size_t)e[R_POS] * g->stride + R_LO] != g->dblk[d]))
                 return lt_fail(LT_ERR_NUMERIC, "Gibbs state: token %u's records name the wrong blocks", (unsigned)i);
         }

@@ -218,14 +218,16 @@ LT_HOT static void visible_part_any(const float *restrict W, size_t nv, size_t l
     /* W's rows outermost: each is read once, against the R rows of h in L1
      * (not once per row of h); each dot product vectorised (its partial
      * sums in lanes, a fixed order) */
-    for (size_t i = 0; i < nv; i++)
+    for (size_t i = 0; i < nv; i++) {
+        const float *w = W + i * ld;
         for (size_t r = 0; r < R; r++) {
-            const float *w = W + i * ld, *hr = h + r * hp;
+            const float *hr = h + r * hp;
             float a = 0;
 #pragma omp simd reduction(+ : a)
             for (size_t j = j0; j < j1; j++) a += hr[j] * w[j];
             part[r * nv + i] = a;
         }
+    }
 }
 
 /* The update of columns [ja, jb) of a row of W: g = the sum of the n rows
