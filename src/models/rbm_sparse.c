@@ -9,9 +9,11 @@
  *   weight update  v' h (a row) : W[i, :] += f * h for each row with v_i on
  *
  * cost nnz(v) * nh instead of nv * nh. On binarised MNIST (13% of the pixels
- * on) that is about a seventh of the work of those products. Only the
- * chains' visible step, W h with h binary but dense, remains a full product
- * (its own kernel: tiles of four chain rows against four rows of W).
+ * on) that is about a seventh of the work of those products. The chains'
+ * visible step, W h, has h binary too (their hidden draws, about a sixth on
+ * in Fashion-MNIST training): with AVX-512 it sums the columns of W that h
+ * selects, 16 visible units at a time from a transposed tile of W; the
+ * portable kernel computes the dense product.
  *
  * Threads split the hidden units, in blocks of LT_RBM_HBLOCK (fixed by the
  * size alone): a thread owns the columns of W, c, the hidden probabilities
@@ -71,6 +73,7 @@ typedef struct thread_state {
     uint32_t *lists;     /* nv x (bmax + P): per visible unit, the rows of hsc that have it on */
     uint32_t *n01;       /* 2 x nv: how many data rows; how many rows in all */
     float *g;            /* nh: a row's update (the portable kernel) */
+    float *tile;         /* LT_RBM_HBLOCK x 16: a block of W's columns for 16 visible units, transposed */
     uint64_t gibbs;      /* Gibbs steps taken (the parity of the shared parts) */
     int started;         /* PCD chains initialised */
 } thread_state;
@@ -79,6 +82,9 @@ struct lt_rbm_sparse {
     size_t nv, nh, hp, bmax, P, nb; /* hp: the padded row length of h buffers; nb: hidden blocks */
     int persistent, avx512, threads;
     float *h0, *h1, *hs; /* bmax x hp, P x hp, P x hp: p(h | v) of the data rows, of the chains; their draws */
+    uint16_t *hl;        /* P x hp: the chains' hidden draws as lists of on-bits, block by block (the units
+                            of block blk from hl[r * hp + blk * LT_RBM_HBLOCK], as offsets in the block) */
+    uint32_t *hc;        /* P x nb: the lists' lengths */
     float *hsc;          /* (bmax + P) x hp: h0's rows, then h1's, scaled by their factors in the update */
     float *part;         /* 2 x nb x P x nv: the chains' visible inputs, block by block, two generations */
     float *W, *vel_w;    /* nv x hp: the weights while training, and their velocity, rows padded with
@@ -92,7 +98,7 @@ struct lt_rbm_sparse {
 static void thread_state_free(thread_state *t)
 {
     free(t->nz1), free(t->c1), free(t->pre), free(t->b);
-    free(t->vel_b), free(t->lists), free(t->n01), free(t->g);
+    free(t->vel_b), free(t->lists), free(t->n01), free(t->g), free(t->tile);
 }
 
 void lt_rbm_sparse_free(lt_rbm_sparse *s)
@@ -101,7 +107,7 @@ void lt_rbm_sparse_free(lt_rbm_sparse *s)
     if (s->ts)
         for (int t = 0; t < s->threads; t++) thread_state_free(&s->ts[t]);
     free(s->ts);
-    free(s->h0), free(s->h1), free(s->hsc), free(s->hs), free(s->part), free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
+    free(s->h0), free(s->h1), free(s->hsc), free(s->hs), free(s->hl), free(s->hc), free(s->part), free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
     free(s->xptr), free(s->xcol);
     free(s);
 }
@@ -139,6 +145,8 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     s->h1 = line_calloc(P * hp, sizeof(float));
     s->hsc = line_calloc((bmax + P) * hp + CHUNK, sizeof(float)); /* CHUNK to spare: see chunk_update_512 */
     s->hs = line_calloc(P * hp, sizeof(float));
+    s->hl = lt_malloc(P * hp, sizeof(uint16_t));
+    s->hc = lt_calloc(P * s->nb, sizeof(uint32_t));
     s->part = lt_malloc(2 * s->nb * P * nv, sizeof(float));
     s->W = line_calloc(nv * hp, sizeof(float));
     s->vel_w = line_calloc(nv * hp, sizeof(float));
@@ -147,7 +155,7 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     s->ts = lt_calloc((size_t)s->threads, sizeof(thread_state));
     s->xptr = lt_malloc(n + 1, sizeof(size_t));
     s->xcol = lt_malloc(nnz + 1, sizeof(uint32_t));
-    int ok = s->h0 && s->h1 && s->hsc && s->hs && s->part && s->W && s->vel_w && s->vel_c && s->q && s->ts && s->xptr && s->xcol;
+    int ok = s->h0 && s->h1 && s->hsc && s->hs && s->hl && s->hc && s->part && s->W && s->vel_w && s->vel_c && s->q && s->ts && s->xptr && s->xcol;
     if (ok) {
         size_t c = 0;
         for (size_t r = 0; r < n; r++) {
@@ -167,8 +175,9 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
         T->lists = lt_malloc(nv * (bmax + P), sizeof(uint32_t));
         T->n01 = lt_malloc(2 * nv, sizeof(uint32_t));
         T->g = lt_malloc(nh, sizeof(float));
+        T->tile = line_calloc(LT_RBM_HBLOCK * 16, sizeof(float));
         ok = T->nz1 && T->c1 && T->pre && T->b && T->vel_b && T->lists &&
-             T->n01 && T->g;
+             T->n01 && T->g && T->tile;
         if (ok) memcpy(T->b, m->b, nv * sizeof(float));
     }
     if (!ok) {
@@ -347,56 +356,65 @@ LT_AVX512 static void rows_sum_512(const float *restrict W, size_t ld, size_t j0
     }
 }
 
-/* The sums of eight vectors' lanes, as the first eight floats. */
-LT_AVX512 static inline __m512 sum8(const __m512 a[8])
+/* The 16 x 16 tile t[a][b] transposed in place: t[b][a]. */
+LT_AVX512 static inline void transpose16(__m512 t[16])
 {
-    /* [a0.lo256 + a0.hi256 | a1.lo256 + a1.hi256], ... */
-    __m512 t01 = _mm512_add_ps(_mm512_shuffle_f32x4(a[0], a[1], 0x44), _mm512_shuffle_f32x4(a[0], a[1], 0xEE));
-    __m512 t23 = _mm512_add_ps(_mm512_shuffle_f32x4(a[2], a[3], 0x44), _mm512_shuffle_f32x4(a[2], a[3], 0xEE));
-    __m512 t45 = _mm512_add_ps(_mm512_shuffle_f32x4(a[4], a[5], 0x44), _mm512_shuffle_f32x4(a[4], a[5], 0xEE));
-    __m512 t67 = _mm512_add_ps(_mm512_shuffle_f32x4(a[6], a[7], 0x44), _mm512_shuffle_f32x4(a[6], a[7], 0xEE));
-    /* 128-bit block q: four partial sums of a[q] (of a[4 + q] in v47) */
-    __m512 v03 = _mm512_add_ps(_mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(2, 0, 2, 0)),
-                               _mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
-    __m512 v47 = _mm512_add_ps(_mm512_shuffle_f32x4(t45, t67, _MM_SHUFFLE(2, 0, 2, 0)),
-                               _mm512_shuffle_f32x4(t45, t67, _MM_SHUFFLE(3, 1, 3, 1)));
-    /* block q: [p0 + p1, p2 + p3] of a[q], then of a[4 + q] */
-    __m512 x = _mm512_add_ps(_mm512_shuffle_ps(v03, v47, _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_ps(v03, v47, _MM_SHUFFLE(3, 1, 3, 1)));
-    /* block q: [s_q, s_q, s_4+q, s_4+q] */
-    __m512 y = _mm512_add_ps(x, _mm512_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1)));
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0);
-    return _mm512_permutexvar_ps(order, y);
+    __m512 u[16], v[16];
+    for (int k = 0; k < 8; k++) { /* lane L: rows 2k, 2k + 1 of columns 4L, 4L + 1 (then 4L + 2, 4L + 3) */
+        u[2 * k] = _mm512_unpacklo_ps(t[2 * k], t[2 * k + 1]);
+        u[2 * k + 1] = _mm512_unpackhi_ps(t[2 * k], t[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; k++) { /* v[4k + c], lane L: rows 4k .. 4k + 3 of column 4L + c */
+        v[4 * k] = _mm512_shuffle_ps(u[4 * k], u[4 * k + 2], 0x44);
+        v[4 * k + 1] = _mm512_shuffle_ps(u[4 * k], u[4 * k + 2], 0xEE);
+        v[4 * k + 2] = _mm512_shuffle_ps(u[4 * k + 1], u[4 * k + 3], 0x44);
+        v[4 * k + 3] = _mm512_shuffle_ps(u[4 * k + 1], u[4 * k + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) { /* column 4L + c: lane L of v[c], v[4 + c], v[8 + c], v[12 + c] */
+        __m512 w0 = _mm512_shuffle_f32x4(v[c], v[4 + c], 0x88), w1 = _mm512_shuffle_f32x4(v[c], v[4 + c], 0xDD);
+        __m512 w2 = _mm512_shuffle_f32x4(v[8 + c], v[12 + c], 0x88), w3 = _mm512_shuffle_f32x4(v[8 + c], v[12 + c], 0xDD);
+        t[c] = _mm512_shuffle_f32x4(w0, w2, 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(w1, w3, 0x88);
+        t[8 + c] = _mm512_shuffle_f32x4(w0, w2, 0xDD);
+        t[12 + c] = _mm512_shuffle_f32x4(w1, w3, 0xDD);
+    }
 }
 
-/* visible_part_any: tiles of four rows of h against four rows of W. */
-LT_AVX512 static void visible_part_512(const float *restrict W, size_t nv, size_t ld, size_t j0, size_t j1,
-                                       const float *restrict h, size_t hp, size_t R, float *restrict part)
+/* visible_part_any from the rows' lists of on-bits (hl, hc: row r's list
+ * of the block at hl + r * hp, its length hc[r * nb]), 16 visible units at
+ * a time: their columns [j0, j1) of W transposed into the tile, then each
+ * row's part is the sum of the tile's rows that it has on (cnt vectors
+ * instead of the j1 - j0 of the dense product). */
+LT_AVX512 static void visible_sparse_512(const float *restrict W, size_t nv, size_t ld, size_t j0, size_t j1,
+                                         const uint16_t *hl, size_t hp, const uint32_t *hc, size_t nb, size_t R,
+                                         float *restrict tile, float *restrict part)
 {
-    for (size_t r0 = 0; r0 < R; r0 += 4) {
-        const float *hr[4];
-        for (int a = 0; a < 4; a++) hr[a] = h + (r0 + (size_t)a < R ? r0 + (size_t)a : R - 1) * hp;
-        for (size_t i0 = 0; i0 < nv; i0 += 4) {
-            const float *w[4];
-            for (int b = 0; b < 4; b++) w[b] = W + (i0 + (size_t)b < nv ? i0 + (size_t)b : nv - 1) * ld;
-            __m512 acc[16]; /* acc[4 a + b]: row a of h, row b of W */
-            for (int q = 0; q < 16; q++) acc[q] = _mm512_setzero_ps();
-            for (size_t j = j0; j < j1; j += 16) {
-                __mmask16 k = tail_mask(j, j1);
-                __m512 wv[4];
-                for (int b = 0; b < 4; b++) wv[b] = _mm512_maskz_loadu_ps(k, w[b] + j);
-                for (int a = 0; a < 4; a++) {
-                    __m512 x = _mm512_maskz_loadu_ps(k, hr[a] + j);
-                    for (int b = 0; b < 4; b++) acc[4 * a + b] = _mm512_fmadd_ps(x, wv[b], acc[4 * a + b]);
-                }
+    for (size_t i0 = 0; i0 < nv; i0 += 16) {
+        const size_t ni = nv - i0 < 16 ? nv - i0 : 16;
+        const __mmask16 ki = tail_mask(0, ni);
+        for (size_t jb = j0; jb < j1; jb += 16) {
+            const __mmask16 k = tail_mask(jb, j1);
+            __m512 t[16];
+            for (size_t a = 0; a < 16; a++)
+                t[a] = a < ni ? _mm512_maskz_loadu_ps(k, W + (i0 + a) * ld + jb) : _mm512_setzero_ps();
+            transpose16(t);
+            for (int b = 0; b < 16; b++) _mm512_store_ps(tile + (jb - j0 + (size_t)b) * 16, t[b]);
+        }
+        for (size_t r = 0; r < R; r++) {
+            const uint16_t *L = hl + r * hp;
+            const size_t n = hc[r * nb];
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),
+                   a3 = _mm512_setzero_ps();
+            size_t l = 0;
+            for (; l + 4 <= n; l += 4) {
+                a0 = _mm512_add_ps(a0, _mm512_load_ps(tile + (size_t)L[l] * 16));
+                a1 = _mm512_add_ps(a1, _mm512_load_ps(tile + (size_t)L[l + 1] * 16));
+                a2 = _mm512_add_ps(a2, _mm512_load_ps(tile + (size_t)L[l + 2] * 16));
+                a3 = _mm512_add_ps(a3, _mm512_load_ps(tile + (size_t)L[l + 3] * 16));
             }
-            float s[16];
-            __m512 lo = sum8(acc), hi = sum8(acc + 8); /* rows 0-1 of h, then 2-3 */
-            _mm512_mask_storeu_ps(s, 0xFF, lo);
-            _mm512_mask_storeu_ps(s + 8, 0xFF, hi);
-            size_t nb = nv - i0 < 4 ? nv - i0 : 4;
-            for (int a = 0; a < 4 && r0 + (size_t)a < R; a++)
-                for (size_t b = 0; b < nb; b++) part[(r0 + (size_t)a) * nv + i0 + b] = s[4 * a + b];
+            for (; l < n; l++) a0 = _mm512_add_ps(a0, _mm512_load_ps(tile + (size_t)L[l] * 16));
+            _mm512_mask_storeu_ps(part + r * nv + i0, ki,
+                                  _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
         }
     }
 }
@@ -460,13 +478,21 @@ static size_t draw_visible(const float *p, size_t n, uint64_t seed, uint64_t key
     return c;
 }
 
-/* Binary draws hs[j] = [u < p[j]] of block blk ([j0, j1)) of hidden row r. */
-static void draw_hidden(const float *p, float *hs, size_t j0, size_t j1, uint64_t seed, uint64_t key, uint64_t r,
-                        size_t nb, size_t blk)
+/* Binary draws hs[j] = [u < p[j]] of block blk ([j0, j1)) of hidden row r,
+ * also as the list of on-bits hl (offsets from j0); returns its length. */
+static uint32_t draw_hidden(const float *p, float *hs, uint16_t *hl, size_t j0, size_t j1, uint64_t seed,
+                            uint64_t key, uint64_t r, size_t nb, size_t blk)
 {
     lt_rng g;
     lt_row_rng(&g, seed, key, r * nb + blk);
-    for (size_t j = j0; j < j1; j++) hs[j] = lt_uniformf(&g) < p[j] ? 1.0f : 0.0f;
+    uint32_t c = 0;
+    for (size_t j = j0; j < j1; j++) {
+        uint8_t on = lt_uniformf(&g) < p[j];
+        hs[j] = on ? 1.0f : 0.0f;
+        hl[c] = (uint16_t)(j - j0);
+        c += on;
+    }
+    return c;
 }
 
 /* Columns [j0, j1) of p(h | v) of a binary row given by its on-list. */
@@ -500,7 +526,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         float *h = s->h0 + r * hp;
         const size_t q0 = s->xptr[idx[r]];
         hidden_block(s, m, s->xcol + q0, s->xptr[idx[r] + 1] - q0, j0, j1, h);
-        if (from_data && r < P) draw_hidden(h, s->hs + r * hp, j0, j1, seed, step * 4096, r, nb, blk);
+        if (from_data && r < P)
+            s->hc[r * nb + blk] = draw_hidden(h, s->hs + r * hp, s->hl + r * hp + j0, j0, j1, seed, step * 4096, r, nb, blk);
     }
 
     for (size_t st = 0; st < o->cd_k; st++) {
@@ -509,7 +536,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         BLOCK_LOOP(blk, j0, j1)
         {
 #if LT_X86
-            if (s->avx512) visible_part_512(s->W, nv, hp, j0, j1, s->hs, hp, P, part + blk * P * nv);
+            if (s->avx512)
+                visible_sparse_512(s->W, nv, hp, j0, j1, s->hl + j0, hp, s->hc + blk, nb, P, T->tile, part + blk * P * nv);
             else
 #endif
                 visible_part_any(s->W, nv, hp, j0, j1, s->hs, hp, P, part + blk * P * nv);
@@ -532,7 +560,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         for (size_t r = 0; r < P; r++) {
             float *h = s->h1 + r * hp;
             hidden_block(s, m, T->nz1 + r * nv, T->c1[r], j0, j1, h);
-            if (draw) draw_hidden(h, s->hs + r * hp, j0, j1, seed, key + 1, r, nb, blk);
+            if (draw)
+                s->hc[r * nb + blk] = draw_hidden(h, s->hs + r * hp, s->hl + r * hp + j0, j0, j1, seed, key + 1, r, nb, blk);
         }
     }
     T->started = 1;
