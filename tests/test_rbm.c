@@ -464,7 +464,8 @@ static double max_param_diff(const lt_rbm *a, const lt_rbm *b)
  * models agree to float rounding, for CD and PCD, with and without momentum
  * and weight decay, the sparsity target, hidden layers below, at and above
  * the kernels' 128-column chunks and split into blocks among threads, a
- * last batch smaller than the others, and 1 to 3 threads.
+ * last batch smaller than the others, batches small enough for the update
+ * by tables and too large for it, and 1 to 3 threads.
  *
  * The paths round differently, so a draw u < p whose u falls between the
  * two paths' p (about 1e-7 apart) comes out differently, and the chains
@@ -486,6 +487,8 @@ static void test_sparse_path_matches_gemm(void)
         /* two and three blocks of hidden units (LT_RBM_HBLOCK), split among threads */
         {60, 300, 100, 25, 1, 1, 2, 0.0, 0.0, 0.0},   {50, 520, 80, 16, 2, 0, 3, 0.9, 1e-3, 0.0},
         {50, 520, 80, 16, 1, 1, 2, 0.0, 1e-3, 0.1},
+        /* batches small enough for the update by tables of sums (rbm_sparse.c, TROWS), the last one smaller */
+        {200, 129, 110, 20, 1, 1, 2, 0.0, 2e-3, 0.05}, {37, 150, 230, 24, 2, 1, 2, 0.9, 1e-3, 0.0},
     };
     enum { SEEDS = 3 };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
