@@ -17,7 +17,9 @@
  * column (or row) blocks fixed by its shape and run as one single-threaded
  * sgemm per block, so the bits do not depend on the thread count; every row
  * of random draws has its own stream, keyed by (seed, step, row), and rows
- * of hidden draws one per block of LT_RBM_HBLOCK units.
+ * of hidden draws one per block of LT_RBM_HBLOCK units. The binary draws
+ * of training take a row's uniforms from eight interleaved lanes
+ * (lt_draw_row), which a vector unit computes at once.
  *
  * Binary data with Bernoulli visible units train by rbm_sparse.c instead:
  * the same update and the same draws, the products with the (binary)
@@ -299,11 +301,8 @@ static void sample_binary(const float *p, float *s, size_t rows, size_t cols, ui
 #pragma omp for schedule(static)
     for (size_t r = 0; r < rows; r++)
         for (size_t blk = 0; blk < nb; blk++) {
-            lt_rng g;
-            lt_row_rng(&g, seed, step, r * nb + blk);
-            size_t j1 = (blk + 1) * LT_RBM_HBLOCK < cols ? (blk + 1) * LT_RBM_HBLOCK : cols;
-            for (size_t j = blk * LT_RBM_HBLOCK; j < j1; j++)
-                s[r * cols + j] = lt_uniformf(&g) < p[r * cols + j] ? 1.0f : 0.0f;
+            size_t j0 = blk * LT_RBM_HBLOCK, j1 = j0 + LT_RBM_HBLOCK < cols ? j0 + LT_RBM_HBLOCK : cols;
+            lt_draw_row(p + r * cols + j0, s + r * cols + j0, j1 - j0, seed, step, r * nb + blk);
         }
 }
 
@@ -318,10 +317,10 @@ static void visible_step(const lt_rbm *m, const float *hs, float *vraw, float *v
     int gauss = m->visible == LT_RBM_GAUSSIAN;
 #pragma omp for schedule(static)
     for (size_t r = 0; r < rows; r++) {
-        lt_rng g;
-        lt_row_rng(&g, seed, step, r);
         float *v = vraw + r * nv, *vs = vv + r * nv;
         if (gauss) {
+            lt_rng g;
+            lt_row_rng(&g, seed, step, r);
             for (size_t i = 0; i < nv; i++) {
                 float x = v[i] + m->b[i] + expf(0.5f * m->logvar[i]) * (float)lt_rng_normal(&g);
                 v[i] = x;
@@ -329,7 +328,7 @@ static void visible_step(const lt_rbm *m, const float *hs, float *vraw, float *v
             }
         } else {
             lt_sigmoid_row(v, m->b, nv);
-            for (size_t i = 0; i < nv; i++) v[i] = lt_uniformf(&g) < v[i] ? 1.0f : 0.0f;
+            lt_draw_row(v, v, nv, seed, step, r);
         }
     }
 }

@@ -50,6 +50,23 @@ static inline void lt_row_rng(lt_rng *r, uint64_t seed, uint64_t step, uint64_t 
 
 static inline float lt_uniformf(lt_rng *r) { return (float)(lt_rng_u64_inline(r) >> 40) * 0x1p-24f; }
 
+/* The trainer's binary draws out[j] = [u_j < p[j]] of a row of n units
+ * (out may be p). The uniforms come from eight lanes, lane q the stream
+ * (step, 8 row + q) drawing for j = q, q + 8, q + 16, ... in turn, so that
+ * a vector unit computes eight at once (rbm_sparse.c does, with the same
+ * numbers). */
+#define LT_RBM_LANES 8
+static inline void lt_row_lanes(lt_rng g[LT_RBM_LANES], uint64_t seed, uint64_t step, uint64_t row)
+{
+    for (uint64_t q = 0; q < LT_RBM_LANES; q++) lt_row_rng(&g[q], seed, step, LT_RBM_LANES * row + q);
+}
+static inline void lt_draw_row(const float *p, float *out, size_t n, uint64_t seed, uint64_t step, uint64_t row)
+{
+    lt_rng g[LT_RBM_LANES];
+    lt_row_lanes(g, seed, step, row);
+    for (size_t j = 0; j < n; j++) out[j] = lt_uniformf(&g[j % LT_RBM_LANES]) < p[j] ? 1.0f : 0.0f;
+}
+
 /* Draws of hidden units come in blocks of LT_RBM_HBLOCK units, each block of
  * each row with its own stream keyed by (step, row * blocks + block): the
  * sparse trainer splits the hidden units among threads by these blocks. */

@@ -29,11 +29,12 @@
  * back into the model after each epoch; the training rows are kept as
  * lists of their on-bits, made once.
  *
- * The random draws are those of the GEMM path: the same streams keyed by
- * (seed, step, row) for visible rows and (seed, step, row and block) for
- * hidden ones, drawn in the same order, so both paths follow the same chain
- * up to float rounding (tests/test_rbm.c compares them). Nothing depends on
- * which thread does a block, or on how many threads there are.
+ * The random draws are those of the GEMM path (lt_draw_row): the same
+ * streams keyed by (seed, step, row) for visible rows and (seed, step, row
+ * and block) for hidden ones, the same uniforms for the same units, eight
+ * lanes at a time with AVX-512, so both paths follow the same chain up to
+ * float rounding (tests/test_rbm.c compares them). Nothing depends on which
+ * thread does a block, or on how many threads there are.
  */
 #include "rbm_internal.h"
 
@@ -173,7 +174,7 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     }
     for (int t = 0; ok && t < s->threads; t++) {
         thread_state *T = &s->ts[t];
-        T->nz1 = lt_malloc(P * nv, sizeof(uint32_t));
+        T->nz1 = lt_malloc(P * nv + 16, sizeof(uint32_t)); /* 16 to spare: see draw_row */
         T->c1 = lt_calloc(P, sizeof(size_t));
         T->pre = lt_malloc(nv, sizeof(float));
         T->b = lt_malloc(nv, sizeof(float));
@@ -543,33 +544,82 @@ LT_AVX512 static void table_update_512(const row_update *u, size_t nv, size_t ld
 
 /* ------------------------------------------------------------ one update */
 
-/* Binary draws of a row of visible probabilities p as the list of on-bits
- * (the GEMM path's stream and order); returns the count. */
-static size_t draw_visible(const float *p, size_t n, uint64_t seed, uint64_t key, uint64_t row, uint32_t *nz)
+/* The draws of lt_draw_row for n probabilities p (stream `row` of step
+ * `key`), as the list of on-bits nz or nz16 (whichever is given; the
+ * AVX-512 kernel writes up to n rounded up to 16 entries) and, if hs is
+ * given, as floats 0 or 1; returns the count. */
+#if LT_X86
+/* Eight xoshiro256** lanes, as lt_rng_u64_inline. */
+typedef struct lanes512 {
+    __m512i s0, s1, s2, s3;
+} lanes512;
+
+LT_AVX512 static inline __m256 lanes_uniform(lanes512 *g)
 {
-    lt_rng g;
-    lt_row_rng(&g, seed, key, row);
-    size_t c = 0;
-    for (size_t j = 0; j < n; j++) {
-        uint8_t on = lt_uniformf(&g) < p[j];
-        nz[c] = (uint32_t)j; /* branch-free: the draws are coin flips to a predictor */
-        c += on;
+    const __m512i x = _mm512_add_epi64(_mm512_slli_epi64(g->s1, 2), g->s1); /* s1 * 5 */
+    const __m512i y = _mm512_rol_epi64(x, 7), r = _mm512_add_epi64(_mm512_slli_epi64(y, 3), y); /* * 9 */
+    const __m512i t = _mm512_slli_epi64(g->s1, 17);
+    g->s2 = _mm512_xor_si512(g->s2, g->s0);
+    g->s3 = _mm512_xor_si512(g->s3, g->s1);
+    g->s1 = _mm512_xor_si512(g->s1, g->s2);
+    g->s0 = _mm512_xor_si512(g->s0, g->s3);
+    g->s2 = _mm512_xor_si512(g->s2, t);
+    g->s3 = _mm512_rol_epi64(g->s3, 45);
+    /* (r >> 40) * 2^-24 as lt_uniformf: 24 bits, exact in a float */
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(r, 40))),
+                         _mm256_set1_ps(0x1p-24f));
+}
+
+LT_AVX512 static uint32_t draw_512(const float *p, size_t n, uint64_t seed, uint64_t key, uint64_t row, float *hs,
+                                   uint32_t *nz, uint16_t *nz16)
+{
+    lt_rng g[LT_RBM_LANES];
+    lt_row_lanes(g, seed, key, row);
+    lanes512 L;
+    L.s0 = _mm512_setr_epi64((long long)g[0].s[0], (long long)g[1].s[0], (long long)g[2].s[0], (long long)g[3].s[0],
+                             (long long)g[4].s[0], (long long)g[5].s[0], (long long)g[6].s[0], (long long)g[7].s[0]);
+    L.s1 = _mm512_setr_epi64((long long)g[0].s[1], (long long)g[1].s[1], (long long)g[2].s[1], (long long)g[3].s[1],
+                             (long long)g[4].s[1], (long long)g[5].s[1], (long long)g[6].s[1], (long long)g[7].s[1]);
+    L.s2 = _mm512_setr_epi64((long long)g[0].s[2], (long long)g[1].s[2], (long long)g[2].s[2], (long long)g[3].s[2],
+                             (long long)g[4].s[2], (long long)g[5].s[2], (long long)g[6].s[2], (long long)g[7].s[2]);
+    L.s3 = _mm512_setr_epi64((long long)g[0].s[3], (long long)g[1].s[3], (long long)g[2].s[3], (long long)g[3].s[3],
+                             (long long)g[4].s[3], (long long)g[5].s[3], (long long)g[6].s[3], (long long)g[7].s[3]);
+    const __m512i step = _mm512_set1_epi32(16);
+    __m512i j16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    uint32_t c = 0;
+    for (size_t j = 0; j < n; j += 16, j16 = _mm512_add_epi32(j16, step)) {
+        const __mmask16 k = tail_mask(j, n);
+        /* lane q's next two draws are for j + q and j + 8 + q */
+        const __m256 lo = lanes_uniform(&L), hi = lanes_uniform(&L);
+        const __m512 u = _mm512_castpd_ps(
+            _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+        const __mmask16 on = _mm512_mask_cmp_ps_mask(k, u, _mm512_maskz_loadu_ps(k, p + j), _CMP_LT_OQ);
+        if (hs) _mm512_mask_storeu_ps(hs + j, k, _mm512_maskz_mov_ps(on, _mm512_set1_ps(1.0f)));
+        const __m512i idx = _mm512_maskz_compress_epi32(on, j16);
+        if (nz) _mm512_storeu_si512(nz + c, idx);
+        else _mm256_storeu_si256((__m256i *)(nz16 + c), _mm512_cvtepi32_epi16(idx));
+        c += (uint32_t)__builtin_popcount(on);
     }
     return c;
 }
+#endif
 
-/* Binary draws hs[j] = [u < p[j]] of block blk ([j0, j1)) of hidden row r,
- * also as the list of on-bits hl (offsets from j0); returns its length. */
-static uint32_t draw_hidden(const float *p, float *hs, uint16_t *hl, size_t j0, size_t j1, uint64_t seed,
-                            uint64_t key, uint64_t r, size_t nb, size_t blk)
+static uint32_t draw_row(const lt_rbm_sparse *s, const float *p, size_t n, uint64_t seed, uint64_t key,
+                         uint64_t row, float *hs, uint32_t *nz, uint16_t *nz16)
 {
-    lt_rng g;
-    lt_row_rng(&g, seed, key, r * nb + blk);
+#if LT_X86
+    if (s->avx512) return draw_512(p, n, seed, key, row, hs, nz, nz16);
+#else
+    (void)s;
+#endif
+    lt_rng g[LT_RBM_LANES];
+    lt_row_lanes(g, seed, key, row);
     uint32_t c = 0;
-    for (size_t j = j0; j < j1; j++) {
-        uint8_t on = lt_uniformf(&g) < p[j];
-        hs[j] = on ? 1.0f : 0.0f;
-        hl[c] = (uint16_t)(j - j0);
+    for (size_t j = 0; j < n; j++) {
+        uint8_t on = lt_uniformf(&g[j % LT_RBM_LANES]) < p[j];
+        if (hs) hs[j] = on ? 1.0f : 0.0f;
+        if (nz) nz[c] = (uint32_t)j; /* branch-free: the draws are coin flips to a predictor */
+        else nz16[c] = (uint16_t)j;
         c += on;
     }
     return c;
@@ -607,7 +657,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         const size_t q0 = s->xptr[idx[r]];
         hidden_block(s, m, s->xcol + q0, s->xptr[idx[r] + 1] - q0, j0, j1, h);
         if (from_data && r < P)
-            s->hc[r * nb + blk] = draw_hidden(h, s->hs + r * hp, s->hl + r * hp + j0, j0, j1, seed, step * 4096, r, nb, blk);
+            s->hc[r * nb + blk] = draw_row(s, h + j0, j1 - j0, seed, step * 4096, r * nb + blk, s->hs + r * hp + j0,
+                                           NULL, s->hl + r * hp + j0);
     }
 
     for (size_t st = 0; st < o->cd_k; st++) {
@@ -632,7 +683,7 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
                 for (size_t i = 0; i < nv; i++) pre[i] += pb[i];
             }
             lt_sigmoid_row(pre, T->b, nv);
-            T->c1[r] = draw_visible(pre, nv, seed, key, r, T->nz1 + r * nv);
+            T->c1[r] = draw_row(s, pre, nv, seed, key, r, NULL, T->nz1 + r * nv, NULL);
         }
         /* the last draw of h matters only to persistent chains */
         const int draw = st + 1 < o->cd_k || s->persistent;
@@ -641,7 +692,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
             float *h = s->h1 + r * hp;
             hidden_block(s, m, T->nz1 + r * nv, T->c1[r], j0, j1, h);
             if (draw)
-                s->hc[r * nb + blk] = draw_hidden(h, s->hs + r * hp, s->hl + r * hp + j0, j0, j1, seed, key + 1, r, nb, blk);
+                s->hc[r * nb + blk] = draw_row(s, h + j0, j1 - j0, seed, key + 1, r * nb + blk, s->hs + r * hp + j0,
+                                               NULL, s->hl + r * hp + j0);
         }
     }
     T->started = 1;
