@@ -13,7 +13,12 @@
  * visible step, W h, has h binary too (their hidden draws, about a sixth on
  * in Fashion-MNIST training): with AVX-512 it sums the columns of W that h
  * selects, 16 visible units at a time from a transposed tile of W; the
- * portable kernel computes the dense product.
+ * portable kernel computes the dense product. The weight update adds, for
+ * each visible unit, the (scaled) hidden rows of the batch's rows that have
+ * it on; with AVX-512 and at most TROWS rows (data and chains) it takes
+ * these sums from tables, per group of four rows the sums of its sixteen
+ * subsets, so a row of W adds R / 4 entries instead of one hidden row per
+ * row with the unit on (R / 3 to R of them).
  *
  * Threads split the hidden units, in blocks of LT_RBM_HBLOCK (fixed by the
  * size alone): a thread owns the columns of W, c, the hidden probabilities
@@ -114,7 +119,8 @@ void lt_rbm_sparse_free(lt_rbm_sparse *s)
     if (s->ts)
         for (int t = 0; t < s->threads; t++) thread_state_free(&s->ts[t]);
     free(s->ts);
-    free(s->h0), free(s->h1), free(s->hsc), free(s->hs), free(s->hl), free(s->hc), free(s->part), free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
+    free(s->h0), free(s->h1), free(s->hsc), free(s->hs), free(s->hl), free(s->hc), free(s->part);
+    free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
     free(s->xptr), free(s->xcol);
     free(s);
 }
@@ -162,7 +168,8 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     s->ts = lt_calloc((size_t)s->threads, sizeof(thread_state));
     s->xptr = lt_malloc(n + 1, sizeof(size_t));
     s->xcol = lt_malloc(nnz + 1, sizeof(uint32_t));
-    int ok = s->h0 && s->h1 && s->hsc && s->hs && s->hl && s->hc && s->part && s->W && s->vel_w && s->vel_c && s->q && s->ts && s->xptr && s->xcol;
+    int ok = s->h0 && s->h1 && s->hsc && s->hs && s->hl && s->hc && s->part && s->W && s->vel_w && s->vel_c &&
+             s->q && s->ts && s->xptr && s->xcol;
     if (ok) {
         size_t c = 0;
         for (size_t r = 0; r < n; r++) {
@@ -382,7 +389,8 @@ LT_AVX512 static inline void transpose16(__m512 t[16])
     }
     for (int c = 0; c < 4; c++) { /* column 4L + c: lane L of v[c], v[4 + c], v[8 + c], v[12 + c] */
         __m512 w0 = _mm512_shuffle_f32x4(v[c], v[4 + c], 0x88), w1 = _mm512_shuffle_f32x4(v[c], v[4 + c], 0xDD);
-        __m512 w2 = _mm512_shuffle_f32x4(v[8 + c], v[12 + c], 0x88), w3 = _mm512_shuffle_f32x4(v[8 + c], v[12 + c], 0xDD);
+        __m512 w2 = _mm512_shuffle_f32x4(v[8 + c], v[12 + c], 0x88);
+        __m512 w3 = _mm512_shuffle_f32x4(v[8 + c], v[12 + c], 0xDD);
         t[c] = _mm512_shuffle_f32x4(w0, w2, 0x88);
         t[4 + c] = _mm512_shuffle_f32x4(w1, w3, 0x88);
         t[8 + c] = _mm512_shuffle_f32x4(w0, w2, 0xDD);
@@ -468,9 +476,9 @@ LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t ld
     }
 }
 
-/* The tables of columns [jc, jc + TCOLS) for the R rows of the batch (row k
- * is hsc's row k below nd, nd is bmax, row nd + k is hsc's chain row
- * bmax + k): for each group of four rows, the sums of its sixteen subsets,
+/* The tables of columns [jc, jc + TCOLS) for the R rows of the batch (its
+ * nd data rows, hsc's first nd rows, then its chain rows, hsc's rows from
+ * bmax on): for each group of four rows, the sums of its sixteen subsets,
  * tbl[(4 g + m) * TCOLS ..] the sum of rows 4 g + b for the bits b of m.
  * The rows of hsc are padded with zeros and the buffer has CHUNK floats to
  * spare, so whole vectors are read. */
@@ -544,27 +552,20 @@ LT_AVX512 static void table_update_512(const row_update *u, size_t nv, size_t ld
 
 /* ------------------------------------------------------------ one update */
 
-/* The draws of lt_draw_row for n probabilities p (stream `row` of step
- * `key`), as the list of on-bits nz or nz16 (whichever is given; the
- * AVX-512 kernel writes up to n rounded up to 16 entries) and, if hs is
- * given, as floats 0 or 1; returns the count. */
 #if LT_X86
-/* Eight xoshiro256** lanes, as lt_rng_u64_inline. */
-typedef struct lanes512 {
-    __m512i s0, s1, s2, s3;
-} lanes512;
-
-LT_AVX512 static inline __m256 lanes_uniform(lanes512 *g)
+/* The eight lanes' next uniforms, lane q's state in lane q of s[0..3]
+ * (xoshiro256**, as lt_rng_u64_inline, then lt_uniformf). */
+LT_AVX512 static inline __m256 lanes_uniform(__m512i s[4])
 {
-    const __m512i x = _mm512_add_epi64(_mm512_slli_epi64(g->s1, 2), g->s1); /* s1 * 5 */
+    const __m512i x = _mm512_add_epi64(_mm512_slli_epi64(s[1], 2), s[1]); /* s1 * 5 */
     const __m512i y = _mm512_rol_epi64(x, 7), r = _mm512_add_epi64(_mm512_slli_epi64(y, 3), y); /* * 9 */
-    const __m512i t = _mm512_slli_epi64(g->s1, 17);
-    g->s2 = _mm512_xor_si512(g->s2, g->s0);
-    g->s3 = _mm512_xor_si512(g->s3, g->s1);
-    g->s1 = _mm512_xor_si512(g->s1, g->s2);
-    g->s0 = _mm512_xor_si512(g->s0, g->s3);
-    g->s2 = _mm512_xor_si512(g->s2, t);
-    g->s3 = _mm512_rol_epi64(g->s3, 45);
+    const __m512i t = _mm512_slli_epi64(s[1], 17);
+    s[2] = _mm512_xor_si512(s[2], s[0]);
+    s[3] = _mm512_xor_si512(s[3], s[1]);
+    s[1] = _mm512_xor_si512(s[1], s[2]);
+    s[0] = _mm512_xor_si512(s[0], s[3]);
+    s[2] = _mm512_xor_si512(s[2], t);
+    s[3] = _mm512_rol_epi64(s[3], 45);
     /* (r >> 40) * 2^-24 as lt_uniformf: 24 bits, exact in a float */
     return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(r, 40))),
                          _mm256_set1_ps(0x1p-24f));
@@ -575,22 +576,17 @@ LT_AVX512 static uint32_t draw_512(const float *p, size_t n, uint64_t seed, uint
 {
     lt_rng g[LT_RBM_LANES];
     lt_row_lanes(g, seed, key, row);
-    lanes512 L;
-    L.s0 = _mm512_setr_epi64((long long)g[0].s[0], (long long)g[1].s[0], (long long)g[2].s[0], (long long)g[3].s[0],
-                             (long long)g[4].s[0], (long long)g[5].s[0], (long long)g[6].s[0], (long long)g[7].s[0]);
-    L.s1 = _mm512_setr_epi64((long long)g[0].s[1], (long long)g[1].s[1], (long long)g[2].s[1], (long long)g[3].s[1],
-                             (long long)g[4].s[1], (long long)g[5].s[1], (long long)g[6].s[1], (long long)g[7].s[1]);
-    L.s2 = _mm512_setr_epi64((long long)g[0].s[2], (long long)g[1].s[2], (long long)g[2].s[2], (long long)g[3].s[2],
-                             (long long)g[4].s[2], (long long)g[5].s[2], (long long)g[6].s[2], (long long)g[7].s[2]);
-    L.s3 = _mm512_setr_epi64((long long)g[0].s[3], (long long)g[1].s[3], (long long)g[2].s[3], (long long)g[3].s[3],
-                             (long long)g[4].s[3], (long long)g[5].s[3], (long long)g[6].s[3], (long long)g[7].s[3]);
+    __m512i L[4]; /* word w of lane q's state: g[q].s[w], the 4 q + w-th word of g */
+    for (int w = 0; w < 4; w++)
+        L[w] = _mm512_i64gather_epi64(_mm512_setr_epi64(w, 4 + w, 8 + w, 12 + w, 16 + w, 20 + w, 24 + w, 28 + w),
+                                      (const void *)g, 8);
     const __m512i step = _mm512_set1_epi32(16);
     __m512i j16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     uint32_t c = 0;
     for (size_t j = 0; j < n; j += 16, j16 = _mm512_add_epi32(j16, step)) {
         const __mmask16 k = tail_mask(j, n);
         /* lane q's next two draws are for j + q and j + 8 + q */
-        const __m256 lo = lanes_uniform(&L), hi = lanes_uniform(&L);
+        const __m256 lo = lanes_uniform(L), hi = lanes_uniform(L);
         const __m512 u = _mm512_castpd_ps(
             _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
         const __mmask16 on = _mm512_mask_cmp_ps_mask(k, u, _mm512_maskz_loadu_ps(k, p + j), _CMP_LT_OQ);
@@ -604,6 +600,10 @@ LT_AVX512 static uint32_t draw_512(const float *p, size_t n, uint64_t seed, uint
 }
 #endif
 
+/* The draws of lt_draw_row for n probabilities p (stream `row` of step
+ * `key`), as the list of on-bits nz or nz16 (whichever is given; the
+ * AVX-512 kernel writes up to n rounded up to 16 entries) and, if hs is
+ * given, as floats 0 or 1; returns the count. */
 static uint32_t draw_row(const lt_rbm_sparse *s, const float *p, size_t n, uint64_t seed, uint64_t key,
                          uint64_t row, float *hs, uint32_t *nz, uint16_t *nz16)
 {
@@ -668,7 +668,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         {
 #if LT_X86
             if (s->avx512)
-                visible_sparse_512(s->W, nv, hp, j0, j1, s->hl + j0, hp, s->hc + blk, nb, P, T->tile, part + blk * P * nv);
+                visible_sparse_512(s->W, nv, hp, j0, j1, s->hl + j0, hp, s->hc + blk, nb, P, T->tile,
+                                   part + blk * P * nv);
             else
 #endif
                 visible_part_any(s->W, nv, hp, j0, j1, s->hs, hp, P, part + blk * P * nv);
