@@ -339,15 +339,22 @@ static void test_bars_and_stripes(void)
     free(s);
     lt_rbm_free(m);
 
-    /* PCD (without momentum, as the command line runs it) learns it too */
+    /* PCD (without momentum, as the command line runs it) learns it too. At
+     * a constant rate the fit wanders (-4.3 to -6.4 nats over seeds, and
+     * the chain of a seed changes with the kernels' rounding), so the mean
+     * of four seeds is checked */
     o.persistent = 1, o.cd_k = 1, o.momentum = o.initial_momentum = 0, o.lr = 0.05, o.epochs = 60;
     o.schedule = LT_RBM_LR_CONSTANT;
-    CHECK_OK(lt_rbm_fit(&o, x, n, 16, &m));
-    if (m) {
-        ll = mean_loglik(m, x, n);
-        CHECK_MSG(ll > -6.0, "PCD log-likelihood %.4f", ll);
+    double lls[4], mean_ll = 0;
+    for (int sd = 0; sd < 4; sd++) {
+        o.seed = 1 + (uint64_t)sd;
+        CHECK_OK(lt_rbm_fit(&o, x, n, 16, &m));
+        lls[sd] = m ? mean_loglik(m, x, n) : -INFINITY;
+        mean_ll += lls[sd] / 4;
         lt_rbm_free(m);
     }
+    CHECK_MSG(mean_ll > -6.0, "PCD log-likelihood %.4f (seeds: %.4f %.4f %.4f %.4f)", mean_ll, lls[0], lls[1], lls[2],
+              lls[3]);
     free(x);
 }
 

@@ -11,14 +11,14 @@
  * cost nnz(v) * nh instead of nv * nh. On binarised MNIST (13% of the pixels
  * on) that is about a seventh of the work of those products. The chains'
  * visible step, W h, has h binary too (their hidden draws, about a sixth on
- * in Fashion-MNIST training): with AVX-512 it sums the columns of W that h
- * selects, 16 visible units at a time from a transposed tile of W; the
- * portable kernel computes the dense product. The weight update adds, for
- * each visible unit, the (scaled) hidden rows of the batch's rows that have
- * it on; with AVX-512 and at most TROWS rows (data and chains) it takes
- * these sums from tables, per group of four rows the sums of its sixteen
- * subsets, so a row of W adds R / 4 entries instead of one hidden row per
- * row with the unit on (R / 3 to R of them).
+ * in Fashion-MNIST training): it sums the columns of W that h selects, 16
+ * visible units at a time from a transposed tile of W. The weight update
+ * adds, for each visible unit, the (scaled) hidden rows of the batch's rows
+ * that have it on; with at most TROWS rows (data and chains) it takes these
+ * sums from tables, per group of four rows the sums of its sixteen subsets,
+ * so a row of W adds R / 4 entries instead of one hidden row per row with
+ * the unit on (R / 3 to R of them). Each kernel has a portable version and
+ * one for AVX-512.
  *
  * Threads split the hidden units, in blocks of LT_RBM_HBLOCK (fixed by the
  * size alone): a thread owns the columns of W, c, the hidden probabilities
@@ -92,7 +92,7 @@ typedef struct thread_state {
 struct lt_rbm_sparse {
     size_t nv, nh, hp, bmax, P, nb; /* hp: the padded row length of h buffers; nb: hidden blocks */
     int persistent, avx512, threads;
-    float *h0, *h1, *hs; /* bmax x hp, P x hp, P x hp: p(h | v) of the data rows, of the chains; their draws */
+    float *h0, *h1;      /* bmax x hp, P x hp: p(h | v) of the data rows, of the chains */
     uint16_t *hl;        /* P x hp: the chains' hidden draws as lists of on-bits, block by block (the units
                             of block blk from hl[r * hp + blk * LT_RBM_HBLOCK], as offsets in the block) */
     uint32_t *hc;        /* P x nb: the lists' lengths */
@@ -119,7 +119,7 @@ void lt_rbm_sparse_free(lt_rbm_sparse *s)
     if (s->ts)
         for (int t = 0; t < s->threads; t++) thread_state_free(&s->ts[t]);
     free(s->ts);
-    free(s->h0), free(s->h1), free(s->hsc), free(s->hs), free(s->hl), free(s->hc), free(s->part);
+    free(s->h0), free(s->h1), free(s->hsc), free(s->hl), free(s->hc), free(s->part);
     free(s->W), free(s->vel_w), free(s->vel_c), free(s->q);
     free(s->xptr), free(s->xcol);
     free(s);
@@ -157,7 +157,6 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     s->h0 = line_calloc(bmax * hp, sizeof(float));
     s->h1 = line_calloc(P * hp, sizeof(float));
     s->hsc = line_calloc((bmax + P) * hp + CHUNK, sizeof(float)); /* CHUNK to spare: see chunk_update_512 */
-    s->hs = line_calloc(P * hp, sizeof(float));
     s->hl = lt_malloc(P * hp, sizeof(uint16_t));
     s->hc = lt_calloc(P * s->nb, sizeof(uint32_t));
     s->part = lt_malloc(2 * s->nb * P * nv, sizeof(float));
@@ -168,7 +167,7 @@ lt_status lt_rbm_sparse_new(const lt_rbm *m, const lt_rbm_options *o, const floa
     s->ts = lt_calloc((size_t)s->threads, sizeof(thread_state));
     s->xptr = lt_malloc(n + 1, sizeof(size_t));
     s->xcol = lt_malloc(nnz + 1, sizeof(uint32_t));
-    int ok = s->h0 && s->h1 && s->hsc && s->hs && s->hl && s->hc && s->part && s->W && s->vel_w && s->vel_c &&
+    int ok = s->h0 && s->h1 && s->hsc && s->hl && s->hc && s->part && s->W && s->vel_w && s->vel_c &&
              s->q && s->ts && s->xptr && s->xcol;
     if (ok) {
         size_t c = 0;
@@ -236,22 +235,31 @@ LT_NOJAM LT_HOT static void rows_sum_any(const float *restrict W, size_t ld, siz
     }
 }
 
-/* part[r][i] = sum over j in [j0, j1) of h[r][j] W[i][j], for the R rows of
- * h (row length hp). */
-LT_HOT static void visible_part_any(const float *restrict W, size_t nv, size_t ld, size_t j0, size_t j1,
-                                    const float *restrict h, size_t hp, size_t R, float *restrict part)
+/* part[r][i] = sum over j in [j0, j1) of h[r][j] W[i][j] for R binary rows
+ * h given by their lists of on-bits in the block (row r's list at
+ * hl + r * hp, offsets from j0, its length hc[r * nb]): 16 visible units at
+ * a time, their columns [j0, j1) of W transposed into the tile, then each
+ * row's part is the sum of the tile's rows it has on (cnt sums of 16
+ * instead of the j1 - j0 products of the dense product). */
+LT_NOJAM LT_HOT static void visible_sparse_any(const float *restrict W, size_t nv, size_t ld, size_t j0,
+                                               size_t j1, const uint16_t *hl, size_t hp, const uint32_t *hc,
+                                               size_t nb, size_t R, float *restrict tile, float *restrict part)
 {
-    /* W's rows outermost: each is read once, against the R rows of h in L1
-     * (not once per row of h); each dot product vectorised (its partial
-     * sums in lanes, a fixed order) */
-    for (size_t i = 0; i < nv; i++) {
-        const float *w = W + i * ld;
+    for (size_t i0 = 0; i0 < nv; i0 += 16) {
+        const size_t ni = nv - i0 < 16 ? nv - i0 : 16;
+        for (size_t a = 0; a < 16; a++) {
+            const float *w = W + (i0 + (a < ni ? a : 0)) * ld;
+            for (size_t j = j0; j < j1; j++) tile[(j - j0) * 16 + a] = a < ni ? w[j] : 0.0f;
+        }
         for (size_t r = 0; r < R; r++) {
-            const float *hr = h + r * hp;
-            float a = 0;
-#pragma omp simd reduction(+ : a)
-            for (size_t j = j0; j < j1; j++) a += hr[j] * w[j];
-            part[r * nv + i] = a;
+            const uint16_t *L = hl + r * hp;
+            const size_t n = hc[r * nb];
+            float acc[16] = {0};
+            for (size_t l = 0; l < n; l++) {
+                const float *t = tile + (size_t)L[l] * 16;
+                for (int a = 0; a < 16; a++) acc[a] += t[a];
+            }
+            for (size_t a = 0; a < ni; a++) part[r * nv + i0 + a] = acc[a];
         }
     }
 }
@@ -285,6 +293,63 @@ LT_NOJAM LT_HOT static void row_update_any(const row_update *u, size_t ja, size_
             float v = vel[j] + g[j] - u->dec * w[j];
             w[j] += v;
             vel[j] = v * u->mn;
+        }
+    }
+}
+
+/* The tables of columns [jc, jc + TCOLS) for the R rows of the batch (its
+ * nd data rows, hsc's first nd rows, then its chain rows, hsc's rows from
+ * bmax on): for each group of four rows, the sums of its sixteen subsets,
+ * tbl[(16 g + m) * TCOLS ..] the sum of rows 4 g + b for the bits b of m.
+ * The rows of hsc are padded with zeros and the buffer has CHUNK floats to
+ * spare, so whole TCOLS are read. */
+LT_NOJAM LT_HOT static void tables_any(const float *hsc, size_t hp, size_t nd, size_t bmax, size_t R,
+                                       size_t jc, float *restrict tbl)
+{
+    for (size_t g = 0; g < (R + 3) / 4; g++) {
+        float *t = tbl + g * 16 * TCOLS;
+        for (size_t c = 0; c < TCOLS; c++) t[c] = 0;
+        for (unsigned m = 1; m < 16; m++) {
+            const unsigned low = m & -m;
+            const size_t k = 4 * g + (size_t)__builtin_ctz(m);
+            const float *p = t + (m ^ low) * TCOLS;
+            float *q = t + m * TCOLS;
+            if (k < R) {
+                const float *h = hsc + (k < nd ? k : bmax + k - nd) * hp + jc;
+                for (size_t c = 0; c < TCOLS; c++) q[c] = p[c] + h[c];
+            } else {
+                for (size_t c = 0; c < TCOLS; c++) q[c] = p[c];
+            }
+        }
+    }
+}
+
+/* row_update_any for columns [jc, jd) (jd - jc <= TCOLS) of every row of W
+ * from the tables: row i's update is the sum of one table entry per group
+ * of rows, toff[i * G + g] (an offset into tbl), instead of one row of hsc
+ * per row that has unit i on. rm[i] = 0: no row has unit i on. */
+LT_NOJAM LT_HOT static void table_update_any(const row_update *u, size_t nv, size_t ld, const uint16_t *toff,
+                                             size_t G, const uint64_t *rm, const float *tbl, size_t jc, size_t jd,
+                                             float *restrict W, float *restrict vel_w)
+{
+    const size_t nc = jd - jc;
+    for (size_t i = 0; i < nv; i++) {
+        if (rm[i] == 0 && !u->mom && u->dec == 0) continue;
+        const uint16_t *o = toff + i * G;
+        float g[TCOLS];
+        for (size_t c = 0; c < TCOLS; c++) g[c] = tbl[o[0] + c];
+        for (size_t k = 1; k < G; k++)
+            for (size_t c = 0; c < TCOLS; c++) g[c] += tbl[o[k] + c];
+        float *w = W + i * ld + jc, *vel = vel_w + i * ld + jc;
+        if (!u->mom) {
+            const float keep = 1.0f - u->dec;
+            for (size_t c = 0; c < nc; c++) w[c] = w[c] * keep + g[c];
+        } else {
+            for (size_t c = 0; c < nc; c++) {
+                float v = vel[c] + g[c] - u->dec * w[c];
+                w[c] += v;
+                vel[c] = v * u->mn;
+            }
         }
     }
 }
@@ -476,12 +541,7 @@ LT_AVX512 static void chunk_update_512(const row_update *u, size_t nv, size_t ld
     }
 }
 
-/* The tables of columns [jc, jc + TCOLS) for the R rows of the batch (its
- * nd data rows, hsc's first nd rows, then its chain rows, hsc's rows from
- * bmax on): for each group of four rows, the sums of its sixteen subsets,
- * tbl[(4 g + m) * TCOLS ..] the sum of rows 4 g + b for the bits b of m.
- * The rows of hsc are padded with zeros and the buffer has CHUNK floats to
- * spare, so whole vectors are read. */
+/* tables_any with AVX-512. */
 LT_AVX512 static void tables_512(const float *hsc, size_t hp, size_t nd, size_t bmax, size_t R, size_t jc,
                                  float *restrict tbl)
 {
@@ -508,11 +568,7 @@ LT_AVX512 static void tables_512(const float *hsc, size_t hp, size_t nd, size_t 
     }
 }
 
-/* chunk_update_512 for columns [jc, jd) (jd - jc <= TCOLS) from the tables:
- * row i's update is the sum of one table entry per group of rows,
- * toff[i * G + g] (an offset into tbl), instead of one row of hsc per row
- * that has unit i on: G = R / 4 loads and adds instead of about R / 3 (on
- * Fashion-MNIST) to R. rm[i] = 0: no row has unit i on. */
+/* table_update_any with AVX-512 (its sums in two halves, then added). */
 LT_AVX512 static void table_update_512(const row_update *u, size_t nv, size_t ld, const uint16_t *toff, size_t G,
                                        const uint64_t *rm, const float *tbl, size_t jc, size_t jd,
                                        float *restrict W, float *restrict vel_w)
@@ -571,7 +627,7 @@ LT_AVX512 static inline __m256 lanes_uniform(__m512i s[4])
                          _mm256_set1_ps(0x1p-24f));
 }
 
-LT_AVX512 static uint32_t draw_512(const float *p, size_t n, uint64_t seed, uint64_t key, uint64_t row, float *hs,
+LT_AVX512 static uint32_t draw_512(const float *p, size_t n, uint64_t seed, uint64_t key, uint64_t row,
                                    uint32_t *nz, uint16_t *nz16)
 {
     lt_rng g[LT_RBM_LANES];
@@ -590,7 +646,6 @@ LT_AVX512 static uint32_t draw_512(const float *p, size_t n, uint64_t seed, uint
         const __m512 u = _mm512_castpd_ps(
             _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
         const __mmask16 on = _mm512_mask_cmp_ps_mask(k, u, _mm512_maskz_loadu_ps(k, p + j), _CMP_LT_OQ);
-        if (hs) _mm512_mask_storeu_ps(hs + j, k, _mm512_maskz_mov_ps(on, _mm512_set1_ps(1.0f)));
         const __m512i idx = _mm512_maskz_compress_epi32(on, j16);
         if (nz) _mm512_storeu_si512(nz + c, idx);
         else _mm256_storeu_si256((__m256i *)(nz16 + c), _mm512_cvtepi32_epi16(idx));
@@ -602,13 +657,13 @@ LT_AVX512 static uint32_t draw_512(const float *p, size_t n, uint64_t seed, uint
 
 /* The draws of lt_draw_row for n probabilities p (stream `row` of step
  * `key`), as the list of on-bits nz or nz16 (whichever is given; the
- * AVX-512 kernel writes up to n rounded up to 16 entries) and, if hs is
- * given, as floats 0 or 1; returns the count. */
+ * AVX-512 kernel writes up to n rounded up to 16 entries); returns the
+ * count. */
 static uint32_t draw_row(const lt_rbm_sparse *s, const float *p, size_t n, uint64_t seed, uint64_t key,
-                         uint64_t row, float *hs, uint32_t *nz, uint16_t *nz16)
+                         uint64_t row, uint32_t *nz, uint16_t *nz16)
 {
 #if LT_X86
-    if (s->avx512) return draw_512(p, n, seed, key, row, hs, nz, nz16);
+    if (s->avx512) return draw_512(p, n, seed, key, row, nz, nz16);
 #else
     (void)s;
 #endif
@@ -617,7 +672,6 @@ static uint32_t draw_row(const lt_rbm_sparse *s, const float *p, size_t n, uint6
     uint32_t c = 0;
     for (size_t j = 0; j < n; j++) {
         uint8_t on = lt_uniformf(&g[j % LT_RBM_LANES]) < p[j];
-        if (hs) hs[j] = on ? 1.0f : 0.0f;
         if (nz) nz[c] = (uint32_t)j; /* branch-free: the draws are coin flips to a predictor */
         else nz16[c] = (uint16_t)j;
         c += on;
@@ -657,8 +711,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         const size_t q0 = s->xptr[idx[r]];
         hidden_block(s, m, s->xcol + q0, s->xptr[idx[r] + 1] - q0, j0, j1, h);
         if (from_data && r < P)
-            s->hc[r * nb + blk] = draw_row(s, h + j0, j1 - j0, seed, step * 4096, r * nb + blk, s->hs + r * hp + j0,
-                                           NULL, s->hl + r * hp + j0);
+            s->hc[r * nb + blk] =
+                draw_row(s, h + j0, j1 - j0, seed, step * 4096, r * nb + blk, NULL, s->hl + r * hp + j0);
     }
 
     for (size_t st = 0; st < o->cd_k; st++) {
@@ -672,7 +726,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
                                    part + blk * P * nv);
             else
 #endif
-                visible_part_any(s->W, nv, hp, j0, j1, s->hs, hp, P, part + blk * P * nv);
+                visible_sparse_any(s->W, nv, hp, j0, j1, s->hl + j0, hp, s->hc + blk, nb, P, T->tile,
+                                   part + blk * P * nv);
         }
 #pragma omp barrier
         /* every thread draws every chain's visible row (the same draws) */
@@ -684,7 +739,7 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
                 for (size_t i = 0; i < nv; i++) pre[i] += pb[i];
             }
             lt_sigmoid_row(pre, T->b, nv);
-            T->c1[r] = draw_row(s, pre, nv, seed, key, r, NULL, T->nz1 + r * nv, NULL);
+            T->c1[r] = draw_row(s, pre, nv, seed, key, r, T->nz1 + r * nv, NULL);
         }
         /* the last draw of h matters only to persistent chains */
         const int draw = st + 1 < o->cd_k || s->persistent;
@@ -693,8 +748,8 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
             float *h = s->h1 + r * hp;
             hidden_block(s, m, T->nz1 + r * nv, T->c1[r], j0, j1, h);
             if (draw)
-                s->hc[r * nb + blk] = draw_row(s, h + j0, j1 - j0, seed, key + 1, r * nb + blk, s->hs + r * hp + j0,
-                                               NULL, s->hl + r * hp + j0);
+                s->hc[r * nb + blk] =
+                    draw_row(s, h + j0, j1 - j0, seed, key + 1, r * nb + blk, NULL, s->hl + r * hp + j0);
         }
     }
     T->started = 1;
@@ -723,7 +778,7 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
     const size_t LW = s->bmax + s->P;
     uint32_t *n0 = T->n01, *ntot = T->n01 + nv; /* data rows; data and chain rows */
     memset(T->n01, 0, 2 * nv * sizeof *T->n01);
-    const int tables = s->avx512 && bn + P <= TROWS;
+    const int tables = bn + P <= TROWS;
     if (tables) memset(T->rm, 0, nv * sizeof *T->rm);
     for (size_t r = 0; r < bn; r++)
         for (size_t q = s->xptr[idx[r]]; q < s->xptr[idx[r] + 1]; q++) {
@@ -766,17 +821,22 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
     const float dec = (float)(lr * o->weight_decay);
     const int mom_on = !(mom == 0 && mom_next == 0);
     const row_update u = {.hsc = s->hsc, .hp = hp, .dec = dec, .mn = (float)mom_next, .mom = mom_on};
-#if LT_X86
     if (tables) {
         BLOCK_LOOP(blk, j0, j1)
         for (size_t jc = j0; jc < j1; jc += TCOLS) {
-            tables_512(s->hsc, hp, bn, s->bmax, bn + P, jc, T->tbl);
-            table_update_512(&u, nv, hp, T->toff, G, T->rm, T->tbl, jc, jc + TCOLS < j1 ? jc + TCOLS : j1, s->W,
-                             s->vel_w);
+            const size_t jd = jc + TCOLS < j1 ? jc + TCOLS : j1;
+#if LT_X86
+            if (s->avx512) {
+                tables_512(s->hsc, hp, bn, s->bmax, bn + P, jc, T->tbl);
+                table_update_512(&u, nv, hp, T->toff, G, T->rm, T->tbl, jc, jd, s->W, s->vel_w);
+                continue;
+            }
+#endif
+            tables_any(s->hsc, hp, bn, s->bmax, bn + P, jc, T->tbl);
+            table_update_any(&u, nv, hp, T->toff, G, T->rm, T->tbl, jc, jd, s->W, s->vel_w);
         }
         return;
     }
-#endif
     BLOCK_LOOP(blk, j0, j1)
     for (size_t jc = j0; jc < j1; jc += CHUNK) {
         size_t jd = jc + CHUNK < j1 ? jc + CHUNK : j1;
