@@ -772,32 +772,41 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
         m->c[j] += s->vel_c[j];
     }
 
-    /* per visible unit, the data and chain rows that have it on, as rows of
-     * hsc (data rows r, then chain rows bmax + r); the visible biases (every
-     * thread its copy) */
-    const size_t LW = s->bmax + s->P;
+    /* per visible unit, the data and chain rows that have it on: for the
+     * tables as a mask of the batch's rows (data rows r, then chain rows
+     * bn + r) and the unit's entry in each group's table; otherwise as a list
+     * of rows of hsc (data rows r, then chain rows bmax + r). With them, how
+     * many rows have it on, for the visible biases (every thread its copy) */
+    const size_t LW = s->bmax + s->P, G = (bn + P + 3) / 4;
     uint32_t *n0 = T->n01, *ntot = T->n01 + nv; /* data rows; data and chain rows */
-    memset(T->n01, 0, 2 * nv * sizeof *T->n01);
     const int tables = bn + P <= TROWS;
-    if (tables) memset(T->rm, 0, nv * sizeof *T->rm);
-    for (size_t r = 0; r < bn; r++)
-        for (size_t q = s->xptr[idx[r]]; q < s->xptr[idx[r] + 1]; q++) {
-            uint32_t i = s->xcol[q];
-            T->lists[i * LW + ntot[i]++] = (uint32_t)r;
-            if (tables) T->rm[i] |= (uint64_t)1 << r;
-        }
-    memcpy(n0, ntot, nv * sizeof *n0);
-    for (size_t r = 0; r < P; r++)
-        for (size_t l = 0; l < T->c1[r]; l++) {
-            uint32_t i = T->nz1[r * nv + l];
-            T->lists[i * LW + ntot[i]++] = (uint32_t)(s->bmax + r);
-            if (tables) T->rm[i] |= (uint64_t)1 << (bn + r);
-        }
-    const size_t G = (bn + P + 3) / 4;
-    if (tables)
-        for (size_t i = 0; i < nv; i++)
+    if (tables) {
+        memset(T->rm, 0, nv * sizeof *T->rm);
+        for (size_t r = 0; r < bn; r++)
+            for (size_t q = s->xptr[idx[r]]; q < s->xptr[idx[r] + 1]; q++) T->rm[s->xcol[q]] |= (uint64_t)1 << r;
+        for (size_t r = 0; r < P; r++)
+            for (size_t l = 0; l < T->c1[r]; l++) T->rm[T->nz1[r * nv + l]] |= (uint64_t)1 << (bn + r);
+        const uint64_t data = ((uint64_t)1 << bn) - 1; /* bn < TROWS < 64 */
+        for (size_t i = 0; i < nv; i++) {
+            n0[i] = (uint32_t)__builtin_popcountll(T->rm[i] & data);
+            ntot[i] = (uint32_t)__builtin_popcountll(T->rm[i]);
             for (size_t g = 0; g < G; g++)
                 T->toff[i * G + g] = (uint16_t)((g * 16 + ((T->rm[i] >> (4 * g)) & 15)) * TCOLS);
+        }
+    } else {
+        memset(T->n01, 0, 2 * nv * sizeof *T->n01);
+        for (size_t r = 0; r < bn; r++)
+            for (size_t q = s->xptr[idx[r]]; q < s->xptr[idx[r] + 1]; q++) {
+                uint32_t i = s->xcol[q];
+                T->lists[i * LW + ntot[i]++] = (uint32_t)r;
+            }
+        memcpy(n0, ntot, nv * sizeof *n0);
+        for (size_t r = 0; r < P; r++)
+            for (size_t l = 0; l < T->c1[r]; l++) {
+                uint32_t i = T->nz1[r * nv + l];
+                T->lists[i * LW + ntot[i]++] = (uint32_t)(s->bmax + r);
+            }
+    }
     for (size_t i = 0; i < nv; i++) {
         double gb = (double)n0[i] * sd - (double)(ntot[i] - n0[i]) * sm;
         T->vel_b[i] = (float)(mom * T->vel_b[i] + lr * gb);
@@ -835,21 +844,22 @@ void lt_rbm_sparse_batch(lt_rbm_sparse *s, lt_rbm *m, const lt_rbm_options *o, c
             tables_any(s->hsc, hp, bn, s->bmax, bn + P, jc, T->tbl);
             table_update_any(&u, nv, hp, T->toff, G, T->rm, T->tbl, jc, jd, s->W, s->vel_w);
         }
-        return;
-    }
-    BLOCK_LOOP(blk, j0, j1)
-    for (size_t jc = j0; jc < j1; jc += CHUNK) {
-        size_t jd = jc + CHUNK < j1 ? jc + CHUNK : j1;
+    } else {
+        BLOCK_LOOP(blk, j0, j1)
+        for (size_t jc = j0; jc < j1; jc += CHUNK) {
+            size_t jd = jc + CHUNK < j1 ? jc + CHUNK : j1;
 #if LT_X86
-        if (s->avx512) {
-            chunk_update_512(&u, nv, hp, T->lists, LW, ntot, jc, jd, s->W, s->vel_w);
-            continue;
-        }
+            if (s->avx512) {
+                chunk_update_512(&u, nv, hp, T->lists, LW, ntot, jc, jd, s->W, s->vel_w);
+                continue;
+            }
 #endif
-        for (size_t i = 0; i < nv; i++) {
-            row_update ui = u;
-            ui.L = T->lists + i * LW, ui.n = ntot[i];
-            if (ui.n > 0 || mom_on || dec != 0) row_update_any(&ui, jc, jd, s->W + i * hp, s->vel_w + i * hp, T->g);
+            for (size_t i = 0; i < nv; i++) {
+                row_update ui = u;
+                ui.L = T->lists + i * LW, ui.n = ntot[i];
+                if (ui.n > 0 || mom_on || dec != 0)
+                    row_update_any(&ui, jc, jd, s->W + i * hp, s->vel_w + i * hp, T->g);
+            }
         }
     }
 #undef BLOCK_LOOP
